@@ -1,0 +1,1 @@
+//! `tracer-tag`: emit span markers from Rust.
