@@ -9,6 +9,67 @@
 //! Tags and argument names/values are byte strings: markers are not guaranteed UTF-8.
 //!
 //! This module has no I/O and no unsafe code.
+//!
+//! # API
+//! - [`parse`] / [`parse_prefix`]: one marker from the start of a buffer.
+//! - [`parse_all`]: every marker of one write (C2).
+//! - [`StreamDecoder`]: per-thread fragments across writes (§4, C3); [`Decoded`].
+//! - [`invalid_tracer_tag`]: the tag of sysdig's invalid-tracer event.
+//! - [`encode`] / [`encode_into`] / [`encode_checked`]: write a [`Tracer`] as a marker.
+//!
+//! # sysdig 0.29.3 bugs fixed here
+//! - **C1**: an ID or a first tag starting with the digit `0` was always truncated (and
+//!   swallowed ~64 KiB of the thread's later markers). Here `0` is an ordinary digit and
+//!   tag byte: `>:0:a::` is id 0, `>:007:a::` id 7, `>:t:0a::` has the tag `0a`.
+//! - **C2**: only one marker per write was read. [`parse_all`] reads further markers
+//!   after ASCII whitespace when the rest starts with `>`, `<` or `[`; a rest that does
+//!   not, or does not parse, is still ignored.
+//! - **C3**: a pending fragment was prefixed to the next write whatever it was, corrupting
+//!   or swallowing a valid marker, and after the 64 KiB drop a stale copy came back.
+//!   [`StreamDecoder`] discards a pending fragment (counted) when the new write parses
+//!   on its own, and a fragment dropped at the cap is gone for good. The cap is applied
+//!   as soon as the fragment would exceed it, so it never holds more than the cap.
+//! - **Out-of-bounds reads**: the `t`, `p`, `pp`, `g` shortcuts skip the following byte
+//!   without looking at it; sysdig read past the end of its buffer for `>:t`, `>:g`,
+//!   `>:p` (and the JSON `"t` etc.). Here those are truncated (what 0.29.3 showed).
+//! - **JSON quoted ids**: an unknown quoted id (`""`, `"12"`, `"x"`) made sysdig continue
+//!   with a stale length (undefined); here it fails (what 0.29.3 showed). A quote at the
+//!   very end of the data (`[">", "`) is truncated.
+//!
+//! # Quirks kept (same input, same meaning)
+//! - C-string semantics: parsing stops at the first NUL. A fragment that is extended and
+//!   still truncated is kept cut at its first NUL (verified with sysdig 0.29.3; see
+//!   [`StreamDecoder`]).
+//! - The shortcut letters skip one byte blindly: `>:tx:a::` parses as if `x` were the
+//!   separator (and then fails).
+//! - Numeric ids wrap in 64 bits (`18446744073709551615` is −1); `-` alone is 0.
+//! - An empty tag section is zero tags (`>:t:::`); empty tags between dots are kept.
+//! - Unescaped `>`, `<`, `=`, LF fail in tags; `>`, `<`, LF fail in argument names;
+//!   `=` separates arguments like `,` (`x=1=y=2:`); an argument name ending in `:` at
+//!   the end of data fails ("argument without value"). Escapes (`\x`) work in tags and
+//!   arguments but not in the id; escaped and plain forms are indistinguishable after
+//!   parsing (tag `a\.b` is the one tag `a.b`).
+//! - Everything after a complete marker that is not a further marker (C2) is ignored.
+//! - JSON form: a scanner, not a JSON parser. Strings are raw (escapes kept, a string
+//!   ends at the first `"` not preceded by `\`, so `"a\\"` never ends); any type string
+//!   not starting with `>` means exit; commas between tags are optional; exactly one
+//!   pair per argument object; `[` must be followed directly by `"`; leading spaces
+//!   (0x20 only) allowed; the arguments list is mandatory.
+//! - The invalid-tracer tag uses only the current write's bytes and ends at a NUL.
+
+mod encode;
+mod error;
+mod json;
+mod parse;
+mod stream;
+mod text;
+
+pub use encode::{encode, encode_checked, encode_into};
+pub use error::{EncodeError, ParseError};
+pub use parse::{parse, parse_all, parse_prefix};
+pub use stream::{invalid_tracer_tag, Decoded, StreamDecoder, DEFAULT_FRAGMENT_CAP};
+
+pub(crate) use parse::at;
 
 use serde::{Deserialize, Serialize};
 

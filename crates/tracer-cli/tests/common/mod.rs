@@ -1,0 +1,198 @@
+//! Shared helpers: run the binary, find the shared samples, generate captures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallKind, ThreadInfo};
+use tracer_scap::{ScapWriter, WriterOptions};
+
+/// `shared/` next to the repository.
+pub fn shared(rel: &str) -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).join(rel)
+}
+
+/// A sample capture by file name.
+pub fn sample(name: &str) -> PathBuf {
+    shared("data/scap-samples").join(name)
+}
+
+/// Runs `tracer ARGS` with colours off.
+pub fn tracer<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_tracer"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run tracer")
+}
+
+/// Runs and expects success; returns stdout.
+pub fn ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = tracer(args);
+    assert!(
+        out.status.success(),
+        "tracer failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Runs and parses stdout as JSON.
+pub fn json<I, S>(args: I) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let s = ok(args);
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad JSON ({e}):\n{s}"))
+}
+
+/// Builds event streams of one process writing markers to fd 3 (`/dev/null`).
+pub struct Gen {
+    pub events: Vec<Event>,
+    pid: i64,
+}
+
+impl Gen {
+    /// One process `pid` (single thread) named `comm` with fd 3 on `/dev/null`.
+    pub fn new(pid: i64, comm: &str) -> Gen {
+        let mut g = Gen {
+            events: Vec::new(),
+            pid,
+        };
+        g.thread(pid, comm);
+        g
+    }
+
+    /// Adds a thread of the process (with its fd 3 snapshot).
+    pub fn thread(&mut self, tid: i64, comm: &str) {
+        self.events.push(Event {
+            ts: 1,
+            tid,
+            pid: self.pid,
+            kind: EventKind::ThreadInfo(ThreadInfo {
+                tid,
+                pid: self.pid,
+                ptid: 1,
+                comm: comm.into(),
+                exe: format!("/usr/bin/{comm}"),
+                args: vec![],
+                cwd: "/".into(),
+            }),
+        });
+        if tid == self.pid {
+            self.events.push(Event {
+                ts: 1,
+                tid,
+                pid: self.pid,
+                kind: EventKind::FdSnapshot {
+                    fd: 3,
+                    target: FdTarget::File("/dev/null".into()),
+                },
+            });
+        }
+    }
+
+    fn push(&mut self, ts: u64, tid: i64, sc: Syscall) {
+        self.events.push(Event {
+            ts,
+            tid,
+            pid: self.pid,
+            kind: EventKind::Syscall(sc),
+        });
+    }
+
+    /// A marker write at `ts` (exit time).
+    pub fn marker(&mut self, ts: u64, tid: i64, text: &str) {
+        let mut sc = Syscall::new(SyscallKind::Write, ts.saturating_sub(1), text.len() as i64);
+        sc.fd = 3;
+        sc.size = text.len() as u64;
+        sc.data = Some(text.as_bytes().to_vec());
+        sc.null_dev = true;
+        self.push(ts, tid, sc);
+    }
+
+    /// Opens `path` as `fd` at `ts`.
+    pub fn open(&mut self, ts: u64, tid: i64, path: &str, fd: i64) {
+        let mut sc = Syscall::new(SyscallKind::Openat, ts.saturating_sub(1), fd);
+        sc.detail = tracer_core::event::SyscallDetail::Open {
+            path: path.into(),
+            dirfd: Some(-100),
+            flags: 0,
+            mode: 0,
+        };
+        self.push(ts, tid, sc);
+    }
+
+    /// A read (`write = false`) or write of `n` bytes on `fd`, taking `lat` ns.
+    pub fn io(&mut self, ts: u64, tid: i64, fd: i64, n: i64, write: bool, lat: u64) {
+        let kind = if write {
+            SyscallKind::Write
+        } else {
+            SyscallKind::Read
+        };
+        let mut sc = Syscall::new(kind, ts - lat, n);
+        sc.fd = fd;
+        sc.size = n.max(0) as u64;
+        self.push(ts, tid, sc);
+    }
+
+    /// Any other syscall.
+    pub fn other(&mut self, ts: u64, tid: i64) {
+        self.push(ts, tid, Syscall::new(SyscallKind::Other(35), ts - 10, 0));
+    }
+
+    /// Writes the capture.
+    pub fn write(&self, path: &Path) {
+        let mut w = ScapWriter::create(path, WriterOptions::default()).expect("create capture");
+        for e in &self.events {
+            w.write_event(e).expect("write event");
+        }
+        w.finish().expect("finish capture");
+    }
+}
+
+/// Runs `sysdig -r FILE -c fdbytes_by FIELD` when sysdig is installed and parses its
+/// table into exact byte counts via `evt.rawres` (the chisel prints rounded units), by
+/// summing `%evt.rawres` per key for `evt.is_io=true and evt.failed=false` exits.
+pub fn sysdig_fdbytes_by(path: &Path, field: &str) -> Option<Vec<(String, u64)>> {
+    let out = Command::new("sysdig")
+        .env("TZ", "UTC")
+        .args([
+            "-r",
+            path.to_str()?,
+            "-p",
+            &format!("%{field}\t%evt.rawres"),
+        ])
+        .arg("evt.is_io=true and evt.failed=false and evt.dir=<")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut sums: Vec<(String, u64)> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((k, v)) = line.rsplit_once('\t') else {
+            continue;
+        };
+        // A NULL field prints <NA>; the -p line is then skipped by sysdig itself.
+        let Ok(v) = v.trim().parse::<u64>() else {
+            continue;
+        };
+        match sums.iter_mut().find(|(key, _)| key == k) {
+            Some((_, s)) => *s += v,
+            None => sums.push((k.to_string(), v)),
+        }
+    }
+    Some(sums)
+}

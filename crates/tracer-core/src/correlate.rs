@@ -1,0 +1,206 @@
+//! Syscall-to-span correlation: per-span accumulation of syscalls, errors, time in
+//! syscalls and I/O bytes (split by fd kind, per file path, per network peer), and the
+//! `evtin` scopes that decide which open spans an event is "in" (tracers-spec §6.2/§6.3,
+//! with the project's fix C8 for the process scope).
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::fds::{FdKind, FdTables};
+use crate::spans::OpenRecord;
+use crate::threads::{ThreadState, ThreadTable};
+
+/// Which open spans count as enclosing an event (sysdig `evtin.span[.p|.s|.m].*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// `evtin.span.*`: spans whose enter was written by the event's thread.
+    Thread,
+    /// `evtin.span.p.*` (project C8): spans whose enter was written by any thread of the
+    /// event's process.
+    Process,
+    /// `evtin.span.s.*`: spans written by a still-live thread whose process id equals the
+    /// event thread's ptid (events of child processes; never the span's own thread).
+    Children,
+    /// `evtin.span.m.*`: every open span on the machine.
+    Machine,
+}
+
+impl Scope {
+    /// True when `rec` is a candidate for an event of thread `ev` under this scope.
+    /// `threads` is needed by [`Scope::Children`] (the writer must still exist).
+    #[inline]
+    pub fn admits(self, rec: &OpenRecord, ev: &ThreadState, threads: &ThreadTable) -> bool {
+        match self {
+            Scope::Thread => rec.writer_tid == ev.tid,
+            Scope::Process => rec.writer_pid == ev.pid,
+            Scope::Children => {
+                rec.writer_tid != ev.tid
+                    && rec.writer_pid == ev.ptid
+                    && threads.get(rec.writer_tid).is_some()
+            }
+            Scope::Machine => true,
+        }
+    }
+
+    /// The field-name prefix of this scope (`evtin.span.`, `evtin.span.p.`…).
+    pub fn field_prefix(self) -> &'static str {
+        match self {
+            Scope::Thread => "evtin.span.",
+            Scope::Process => "evtin.span.p.",
+            Scope::Children => "evtin.span.s.",
+            Scope::Machine => "evtin.span.m.",
+        }
+    }
+}
+
+/// Bytes in and out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InOut {
+    /// Bytes read/received.
+    pub bytes_in: u64,
+    /// Bytes written/sent.
+    pub bytes_out: u64,
+}
+
+impl InOut {
+    /// In + out.
+    pub fn total(&self) -> u64 {
+        self.bytes_in + self.bytes_out
+    }
+
+    fn add(&mut self, o: InOut) {
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+    }
+}
+
+/// Running per-span (or per-tag-path) accumulator; keys are interned fd-name ids.
+#[derive(Debug, Clone, Default)]
+pub struct IoAcc {
+    /// Syscalls attributed (marker writes excluded).
+    pub syscalls: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Time spent inside those syscalls (exit − enter), ns.
+    pub syscall_ns: u64,
+    /// Bytes by [`FdKind`] index.
+    pub by_kind: [InOut; 6],
+    /// Bytes per file path (interned name id).
+    pub files: FxHashMap<u32, InOut>,
+    /// Bytes per network peer (interned address id).
+    pub peers: FxHashMap<u32, InOut>,
+}
+
+impl IoAcc {
+    /// Counts one syscall.
+    #[inline]
+    pub fn syscall(&mut self, latency_ns: u64, failed: bool) {
+        self.syscalls += 1;
+        self.errors += failed as u64;
+        self.syscall_ns += latency_ns;
+    }
+
+    /// Adds bytes moved through an fd.
+    #[inline]
+    pub fn bytes(&mut self, kind: FdKind, file: Option<u32>, peer: Option<u32>, io: InOut) {
+        self.by_kind[kind.index()].add(io);
+        if let Some(f) = file {
+            self.files.entry(f).or_default().add(io);
+        }
+        if let Some(p) = peer {
+            self.peers.entry(p).or_default().add(io);
+        }
+    }
+
+    /// Adds another accumulator into this one.
+    pub fn merge(&mut self, o: &IoAcc) {
+        self.syscalls += o.syscalls;
+        self.errors += o.errors;
+        self.syscall_ns += o.syscall_ns;
+        for (a, b) in self.by_kind.iter_mut().zip(o.by_kind.iter()) {
+            a.add(*b);
+        }
+        for (k, v) in &o.files {
+            self.files.entry(*k).or_default().add(*v);
+        }
+        for (k, v) in &o.peers {
+            self.peers.entry(*k).or_default().add(*v);
+        }
+    }
+
+    /// Total bytes in and out over all kinds.
+    pub fn totals(&self) -> InOut {
+        let mut t = InOut::default();
+        for k in &self.by_kind {
+            t.add(*k);
+        }
+        t
+    }
+
+    /// Resolves interned names into a serializable summary.
+    pub fn summary(&self, fds: &FdTables) -> IoSummary {
+        let mut by_kind = BTreeMap::new();
+        for k in FdKind::ALL {
+            let v = self.by_kind[k.index()];
+            if v.total() > 0 {
+                by_kind.insert(k, v);
+            }
+        }
+        let resolve = |m: &FxHashMap<u32, InOut>| -> BTreeMap<String, InOut> {
+            let mut out: BTreeMap<String, InOut> = BTreeMap::new();
+            for (k, v) in m {
+                out.entry(fds.name(*k).to_string()).or_default().add(*v);
+            }
+            out
+        };
+        IoSummary {
+            syscalls: self.syscalls,
+            errors: self.errors,
+            syscall_ns: self.syscall_ns,
+            total: self.totals(),
+            by_kind,
+            files: resolve(&self.files),
+            peers: resolve(&self.peers),
+        }
+    }
+}
+
+/// Serializable I/O summary of a span or tag path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoSummary {
+    /// Syscalls attributed (marker writes excluded).
+    pub syscalls: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Time inside those syscalls, ns.
+    pub syscall_ns: u64,
+    /// All bytes.
+    pub total: InOut,
+    /// Bytes per fd kind (kinds with no bytes omitted).
+    pub by_kind: BTreeMap<FdKind, InOut>,
+    /// Bytes per file path.
+    pub files: BTreeMap<String, InOut>,
+    /// Bytes per network peer address.
+    pub peers: BTreeMap<String, InOut>,
+}
+
+impl IoSummary {
+    /// Adds another summary into this one.
+    pub fn merge(&mut self, o: &IoSummary) {
+        self.syscalls += o.syscalls;
+        self.errors += o.errors;
+        self.syscall_ns += o.syscall_ns;
+        self.total.add(o.total);
+        for (k, v) in &o.by_kind {
+            self.by_kind.entry(*k).or_default().add(*v);
+        }
+        for (k, v) in &o.files {
+            self.files.entry(k.clone()).or_default().add(*v);
+        }
+        for (k, v) in &o.peers {
+            self.peers.entry(k.clone()).or_default().add(*v);
+        }
+    }
+}

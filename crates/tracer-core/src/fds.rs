@@ -1,0 +1,521 @@
+//! Per-process fd tables: what every descriptor refers to, and its marker (tracer) state.
+//!
+//! Threads of a process share one table; a child process gets a copy (or shares the
+//! parent's table with `CLONE_FILES`). Each fd carries the sysdig per-fd marker state
+//! machine (tracers-spec §1, §11): an fd opened (or listed in a snapshot) as exactly
+//! `/dev/null` starts [`MarkerState::Undecided`]; the first complete parse decides
+//! ([`MarkerState::Tracer`] or [`MarkerState::NotTracer`]); close forgets the fd.
+
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::event::{FdTarget, L4Proto};
+use crate::intern::Interner;
+
+/// The path of the null device, the only path whose fds can carry markers.
+pub const NULL_DEVICE: &str = "/dev/null";
+
+/// `O_DIRECTORY` (Linux).
+const O_DIRECTORY: u32 = 0o200000;
+/// `O_CLOEXEC` (Linux).
+const O_CLOEXEC: u32 = 0o2000000;
+
+/// Coarse kind of an fd, used to split I/O bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FdKind {
+    /// Regular file, directory, device, or any other path-named object.
+    File,
+    /// IPv4 socket.
+    Ipv4,
+    /// IPv6 socket.
+    Ipv6,
+    /// Unix-domain socket.
+    Unix,
+    /// Pipe or FIFO.
+    Pipe,
+    /// Anything else, including fds the engine knows nothing about.
+    Other,
+}
+
+impl FdKind {
+    /// All kinds, in the order used by per-kind arrays.
+    pub const ALL: [FdKind; 6] = [
+        FdKind::File,
+        FdKind::Ipv4,
+        FdKind::Ipv6,
+        FdKind::Unix,
+        FdKind::Pipe,
+        FdKind::Other,
+    ];
+
+    /// Index into per-kind arrays (`0..6`).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Lower-case name (`file`, `ipv4`…).
+    pub fn name(self) -> &'static str {
+        match self {
+            FdKind::File => "file",
+            FdKind::Ipv4 => "ipv4",
+            FdKind::Ipv6 => "ipv6",
+            FdKind::Unix => "unix",
+            FdKind::Pipe => "pipe",
+            FdKind::Other => "other",
+        }
+    }
+
+    /// The kind of a target (sockets by address family when known).
+    pub fn of(target: &FdTarget) -> FdKind {
+        match target {
+            FdTarget::File(_) | FdTarget::Directory(_) => FdKind::File,
+            FdTarget::Inet { local, remote, .. } => match remote.or(*local) {
+                Some(SocketAddr::V6(_)) => FdKind::Ipv6,
+                _ => FdKind::Ipv4,
+            },
+            FdTarget::Unix(_) => FdKind::Unix,
+            FdTarget::Pipe => FdKind::Pipe,
+            FdTarget::Other(_) | FdTarget::Unknown => FdKind::Other,
+        }
+    }
+}
+
+/// Marker state of an fd (sysdig's `FLAGS_IS_TRACER_FILE` / `_FD` / `NOT_TRACER_FD`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MarkerState {
+    /// Opened or snapshotted as exactly `/dev/null`; no complete parse yet.
+    Undecided,
+    /// A write on it parsed as a marker: every read/write on it is parsed from now on.
+    Tracer,
+    /// Not a marker fd (another file, a socket, or `/dev/null` whose first complete
+    /// write did not parse).
+    NotTracer,
+}
+
+/// What the engine knows about one open fd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdInfo {
+    /// What the fd refers to (paths resolved when possible).
+    pub target: FdTarget,
+    /// Coarse kind (for the per-kind I/O split).
+    pub kind: FdKind,
+    /// Marker state.
+    pub marker: MarkerState,
+    /// Opened with `O_CLOEXEC` (dropped at a successful `execve`).
+    pub cloexec: bool,
+    /// Interned id of [`fd_name`]`(target)` in the engine's name table.
+    pub name_id: u32,
+    /// Interned id of the network peer (`remote` address) when known.
+    pub peer_id: Option<u32>,
+    /// Whether this socket was observed as IPv6 at `socket()` time (kept until an
+    /// address tells otherwise).
+    ipv6_hint: bool,
+}
+
+impl FdInfo {
+    /// sysdig `fd.type` of this fd: `file`, `directory`, `ipv4`, `ipv6`, `unix`, `pipe`,
+    /// or the producer's name for other kinds.
+    pub fn type_name(&self) -> &str {
+        match &self.target {
+            FdTarget::File(_) => "file",
+            FdTarget::Directory(_) => "directory",
+            FdTarget::Inet { .. } => self.kind.name(),
+            FdTarget::Unix(_) => "unix",
+            FdTarget::Pipe => "pipe",
+            FdTarget::Other(s) => s.as_str(),
+            FdTarget::Unknown => "unknown",
+        }
+    }
+
+    /// The file path for file/directory fds.
+    pub fn path(&self) -> Option<&str> {
+        match &self.target {
+            FdTarget::File(p) | FdTarget::Directory(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// True when the fd is (a path-named) `/dev/null`.
+    pub fn is_null_device(&self) -> bool {
+        matches!(&self.target, FdTarget::File(p) if p == NULL_DEVICE)
+    }
+}
+
+/// sysdig-style `fd.name` of a target: the path for files, `client:port->server:port`
+/// for connected sockets, the path for unix sockets, `pipe` for pipes.
+pub fn fd_name(target: &FdTarget) -> String {
+    match target {
+        FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p) => p.clone(),
+        FdTarget::Inet {
+            local,
+            remote,
+            server,
+            ..
+        } => {
+            let (client, srv) = if *server {
+                (remote, local)
+            } else {
+                (local, remote)
+            };
+            match (client, srv) {
+                (Some(c), Some(s)) => format!("{c}->{s}"),
+                (Some(a), None) | (None, Some(a)) => a.to_string(),
+                (None, None) => String::new(),
+            }
+        }
+        FdTarget::Pipe => "pipe".to_string(),
+        FdTarget::Other(s) => s.clone(),
+        FdTarget::Unknown => String::new(),
+    }
+}
+
+/// All fd tables (one per process, or shared with `CLONE_FILES`), flattened into one
+/// map keyed by `(table, fd)` so a lookup is a single hash probe; plus the name
+/// interner shared by every fd.
+#[derive(Debug, Default)]
+pub struct FdTables {
+    fds: FxHashMap<(u64, i64), FdInfo>,
+    /// Threads using each table.
+    users: FxHashMap<u64, u32>,
+    next_id: u64,
+    names: Interner<String>,
+}
+
+impl FdTables {
+    /// Allocates a new, empty table and returns its id (with zero users).
+    pub fn new_table(&mut self) -> u64 {
+        self.next_id += 1;
+        self.users.insert(self.next_id, 0);
+        self.next_id
+    }
+
+    fn entries_of(&self, table: u64) -> Vec<(i64, FdInfo)> {
+        self.fds
+            .iter()
+            .filter(|((t, _), _)| *t == table)
+            .map(|((_, fd), i)| (*fd, i.clone()))
+            .collect()
+    }
+
+    /// A new table holding a copy of `from`'s fds (fork without `CLONE_FILES`).
+    pub fn copy_table(&mut self, from: u64) -> u64 {
+        let entries = self.entries_of(from);
+        let id = self.new_table();
+        for (fd, info) in entries {
+            self.fds.insert((id, fd), info);
+        }
+        id
+    }
+
+    /// Registers one more thread using `table`.
+    pub fn add_user(&mut self, table: u64) {
+        *self.users.entry(table).or_default() += 1;
+    }
+
+    /// One thread stopped using `table`; the table is dropped with its last user
+    /// (returns true then).
+    pub fn remove_user(&mut self, table: u64) -> bool {
+        if let Some(u) = self.users.get_mut(&table) {
+            *u = u.saturating_sub(1);
+            if *u == 0 {
+                self.users.remove(&table);
+                self.fds.retain(|(t, _), _| *t != table);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Copies fds of `from` that `to` does not have (a child learnt before its parent's
+    /// fork exit).
+    pub fn merge_missing(&mut self, from: u64, to: u64) {
+        if from == to {
+            return;
+        }
+        for (fd, info) in self.entries_of(from) {
+            self.fds.entry((to, fd)).or_insert(info);
+        }
+    }
+
+    /// Looks an fd up.
+    #[inline]
+    pub fn get(&self, table: u64, fd: i64) -> Option<&FdInfo> {
+        self.fds.get(&(table, fd))
+    }
+
+    /// Looks an fd up for modification.
+    #[inline]
+    pub fn get_mut(&mut self, table: u64, fd: i64) -> Option<&mut FdInfo> {
+        self.fds.get_mut(&(table, fd))
+    }
+
+    /// Builds the info for a new fd (marker state from the path, names interned).
+    pub fn make_info(&mut self, target: FdTarget, cloexec: bool) -> FdInfo {
+        let marker = match &target {
+            FdTarget::File(p) if p == NULL_DEVICE => MarkerState::Undecided,
+            _ => MarkerState::NotTracer,
+        };
+        let mut info = FdInfo {
+            kind: FdKind::of(&target),
+            target,
+            marker,
+            cloexec,
+            name_id: 0,
+            peer_id: None,
+            ipv6_hint: false,
+        };
+        self.rename(&mut info);
+        info
+    }
+
+    /// Recomputes kind and interned names after the target changed.
+    fn rename(&mut self, info: &mut FdInfo) {
+        info.kind = FdKind::of(&info.target);
+        if let FdTarget::Inet { local, remote, .. } = &info.target {
+            if info.ipv6_hint && local.is_none() && remote.is_none() {
+                info.kind = FdKind::Ipv6;
+            }
+            info.peer_id = remote.map(|r| self.names.intern(r.to_string().as_str()));
+        } else {
+            info.peer_id = None;
+        }
+        info.name_id = self.names.intern(fd_name(&info.target).as_str());
+    }
+
+    /// Inserts (or replaces) an fd.
+    pub fn insert(&mut self, table: u64, fd: i64, info: FdInfo) {
+        self.fds.insert((table, fd), info);
+    }
+
+    /// Adds an fd with a target (marker state from the path).
+    pub fn open(&mut self, table: u64, fd: i64, target: FdTarget, cloexec: bool) {
+        let info = self.make_info(target, cloexec);
+        self.insert(table, fd, info);
+    }
+
+    /// Adds a socket fd from `socket(domain, type, …)`.
+    pub fn open_socket(&mut self, table: u64, fd: i64, domain: u32, sock_type: u32) {
+        const AF_UNIX: u32 = 1;
+        const AF_INET: u32 = 2;
+        const AF_INET6: u32 = 10;
+        let proto = match sock_type & 0xf {
+            1 => L4Proto::Tcp,
+            2 => L4Proto::Udp,
+            _ => L4Proto::Other,
+        };
+        let target = match domain {
+            AF_UNIX => FdTarget::Unix(String::new()),
+            AF_INET | AF_INET6 => FdTarget::Inet {
+                proto,
+                local: None,
+                remote: None,
+                server: false,
+            },
+            _ => FdTarget::Other("socket".to_string()),
+        };
+        let mut info = self.make_info(target, false);
+        if domain == AF_INET6 {
+            info.ipv6_hint = true;
+            info.kind = FdKind::Ipv6;
+        }
+        self.insert(table, fd, info);
+    }
+
+    /// Updates a socket's endpoints (connect, bind, accept, sendto…); creates the fd
+    /// when unknown. `None` values keep what is known.
+    pub fn update_socket(&mut self, table: u64, fd: i64, u: SocketUpdate<'_>) {
+        let SocketUpdate {
+            proto,
+            local,
+            remote,
+            unix_path,
+            server,
+        } = u;
+        let mut info = match self.fds.remove(&(table, fd)) {
+            Some(i) => i,
+            None => self.make_info(FdTarget::Unknown, false),
+        };
+        if let Some(path) = unix_path {
+            if path.is_empty() {
+                if !matches!(info.target, FdTarget::Unix(_)) {
+                    info.target = FdTarget::Unix(String::new());
+                }
+            } else {
+                info.target = FdTarget::Unix(path.to_string());
+            }
+        } else if (local.is_some() || remote.is_some() || server.is_some())
+            && !matches!(info.target, FdTarget::Unix(_))
+        {
+            let (mut l, mut r, mut s, mut p) = (None, None, false, proto.unwrap_or(L4Proto::Other));
+            if let FdTarget::Inet {
+                proto: op,
+                local: ol,
+                remote: or,
+                server: os,
+            } = &info.target
+            {
+                l = *ol;
+                r = *or;
+                s = *os;
+                if p == L4Proto::Other {
+                    p = *op;
+                }
+            }
+            info.target = FdTarget::Inet {
+                proto: p,
+                local: local.or(l),
+                remote: remote.or(r),
+                server: server.unwrap_or(s),
+            };
+        }
+        info.marker = MarkerState::NotTracer;
+        self.rename(&mut info);
+        self.insert(table, fd, info);
+    }
+
+    /// Removes an fd (close), returning what it was.
+    pub fn close(&mut self, table: u64, fd: i64) -> Option<FdInfo> {
+        self.fds.remove(&(table, fd))
+    }
+
+    /// Duplicates `old` onto `new` (dup family): same target and marker state.
+    pub fn dup(&mut self, table: u64, old: i64, new: i64) {
+        let info = self.get(table, old).cloned().map(|mut i| {
+            i.cloexec = false;
+            i
+        });
+        match info {
+            Some(i) => self.insert(table, new, i),
+            None => {
+                self.close(table, new);
+            }
+        }
+    }
+
+    /// Drops the `O_CLOEXEC` fds of a table (successful execve).
+    pub fn exec(&mut self, table: u64) {
+        self.fds.retain(|(t, _), i| *t != table || !i.cloexec);
+    }
+
+    /// The interned name of an id (fd names and peers).
+    pub fn name(&self, id: u32) -> &str {
+        self.names.resolve(id)
+    }
+
+    /// Number of live fds over all tables.
+    pub fn live_fds(&self) -> usize {
+        self.fds.len()
+    }
+}
+
+/// What a socket syscall tells about a socket's endpoints (`None` = unchanged).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketUpdate<'a> {
+    /// Transport protocol (`Other` keeps the known one).
+    pub proto: Option<L4Proto>,
+    /// Local address.
+    pub local: Option<SocketAddr>,
+    /// Remote address.
+    pub remote: Option<SocketAddr>,
+    /// Unix-domain path (`Some` marks a unix socket).
+    pub unix_path: Option<&'a str>,
+    /// Server side (accepted or listening).
+    pub server: Option<bool>,
+}
+
+/// Whether open flags ask for a directory / close-on-exec.
+pub fn open_flags(flags: u32) -> (bool, bool) {
+    (flags & O_DIRECTORY != 0, flags & O_CLOEXEC != 0)
+}
+
+/// Joins `rel` onto `base` and normalises `.` and `..` lexically (no filesystem access).
+/// An absolute `rel` is returned normalised; an empty `base` leaves `rel` as is.
+pub fn resolve_path(base: &str, rel: &str) -> String {
+    let joined;
+    let full = if rel.starts_with('/') {
+        rel
+    } else if base.is_empty() {
+        return rel.to_string();
+    } else {
+        joined = format!("{base}/{rel}");
+        &joined
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in full.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::with_capacity(full.len());
+    for p in &parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_paths() {
+        assert_eq!(resolve_path("/home/u", "a/b.txt"), "/home/u/a/b.txt");
+        assert_eq!(resolve_path("/home/u", "../x"), "/home/x");
+        assert_eq!(resolve_path("/", "./x/./y"), "/x/y");
+        assert_eq!(resolve_path("/a", "/dev/null"), "/dev/null");
+        assert_eq!(resolve_path("", "rel"), "rel");
+        assert_eq!(resolve_path("/a", ".."), "/");
+    }
+
+    #[test]
+    fn marker_state_from_path_and_names() {
+        let mut t = FdTables::default();
+        let tab = t.new_table();
+        t.add_user(tab);
+        t.open(tab, 3, FdTarget::File("/dev/null".into()), false);
+        t.open(tab, 4, FdTarget::File("/tmp/x".into()), true);
+        assert_eq!(t.get(tab, 3).unwrap().marker, MarkerState::Undecided);
+        assert_eq!(t.get(tab, 4).unwrap().marker, MarkerState::NotTracer);
+        t.dup(tab, 3, 9);
+        assert_eq!(t.get(tab, 9).unwrap().marker, MarkerState::Undecided);
+        t.exec(tab);
+        assert!(t.get(tab, 4).is_none());
+        t.open_socket(tab, 5, 10, 1);
+        assert_eq!(t.get(tab, 5).unwrap().kind, FdKind::Ipv6);
+        let l: SocketAddr = "10.0.0.1:8888".parse().unwrap();
+        let r: SocketAddr = "10.0.0.2:5555".parse().unwrap();
+        t.update_socket(
+            tab,
+            6,
+            SocketUpdate {
+                proto: Some(L4Proto::Tcp),
+                local: Some(l),
+                remote: Some(r),
+                unix_path: None,
+                server: Some(true),
+            },
+        );
+        let i = t.get(tab, 6).unwrap();
+        assert_eq!(i.kind, FdKind::Ipv4);
+        assert_eq!(t.name(i.name_id), "10.0.0.2:5555->10.0.0.1:8888");
+        assert_eq!(t.name(i.peer_id.unwrap()), "10.0.0.2:5555");
+        let child = t.copy_table(tab);
+        assert!(t.get(child, 3).is_some());
+        assert_eq!(t.close(tab, 3).unwrap().marker, MarkerState::Undecided);
+        assert!(t.get(tab, 3).is_none());
+        assert!(t.get(child, 3).is_some());
+        t.remove_user(tab);
+        assert!(t.get(tab, 6).is_none());
+    }
+}

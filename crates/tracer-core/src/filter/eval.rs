@@ -1,0 +1,196 @@
+//! The compiled predicate. A parsed [`Expr`] becomes a tree of [`Node`]s whose tests hold
+//! pre-typed literals (numbers as `i128`, needles as bytes, a substring searcher), so
+//! evaluating an event does no parsing and, for most fields, no allocation.
+//!
+//! NULL semantics are sysdig's: a comparison on a field without a value is false, for
+//! `!=` too; `not` negates the result (`not fd.name=x` is true on events without an fd).
+//!
+//! `evtin.*` fields filter differently from how they display (sysdig, reproduced): a
+//! test passes if **any** open span in scope satisfies it; on an enter marker it fails
+//! when the first satisfying span is the marker's own new record; an exit marker, after
+//! the open spans, also tries the span it just closed.
+
+use memchr::memmem;
+
+use super::context::{EventSource, SpanFacts};
+use super::extract::{extract, in_scope, span_prop, Value};
+use super::fields::{FieldKind, FieldRef};
+use super::lexer::CmpOp;
+use super::parser::{Expr, Literal};
+use crate::grammar::Direction;
+
+/// A compiled test node.
+#[derive(Debug, Clone)]
+pub enum Node {
+    /// All children hold.
+    And(Box<[Node]>),
+    /// One child holds.
+    Or(Box<[Node]>),
+    /// Negation.
+    Not(Box<Node>),
+    /// One field test.
+    Test(Test),
+}
+
+/// One field test.
+#[derive(Debug, Clone)]
+pub struct Test {
+    field: FieldRef,
+    check: Check,
+}
+
+#[derive(Debug, Clone)]
+enum Check {
+    Exists,
+    Num(CmpOp, i128),
+    NumIn(Box<[i128]>),
+    Str(CmpOp, Box<[u8]>),
+    Contains(memmem::Finder<'static>),
+    IContains(Box<[u8]>),
+    StrIn(Box<[Box<[u8]>]>),
+    Bool(bool, bool),
+    Ip(bool, std::net::IpAddr),
+    Any(Box<[Literal]>),
+}
+
+/// Compiles an AST.
+pub fn compile(e: &Expr) -> Node {
+    match e {
+        Expr::And(v) => Node::And(v.iter().map(compile).collect()),
+        Expr::Or(v) => Node::Or(v.iter().map(compile).collect()),
+        Expr::Not(e) => Node::Not(Box::new(compile(e))),
+        Expr::Cmp { field, op, values } => Node::Test(Test {
+            field: field.clone(),
+            check: compile_check(*op, values),
+        }),
+    }
+}
+
+fn compile_check(op: CmpOp, values: &[Literal]) -> Check {
+    match (op, values) {
+        (CmpOp::Exists, _) => Check::Exists,
+        (CmpOp::In, vals) => {
+            if vals.iter().all(|v| matches!(v, Literal::Num(_))) {
+                Check::NumIn(
+                    vals.iter()
+                        .filter_map(|v| match v {
+                            Literal::Num(n) => Some(*n),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            } else if vals.iter().all(|v| matches!(v, Literal::Str(_))) {
+                Check::StrIn(
+                    vals.iter()
+                        .filter_map(|v| match v {
+                            Literal::Str(s) => Some(s.clone().into_boxed_slice()),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            } else {
+                Check::Any(vals.into())
+            }
+        }
+        (op, [Literal::Num(n)]) => Check::Num(op, *n),
+        (CmpOp::Contains, [Literal::Str(s)]) => {
+            Check::Contains(memmem::Finder::new(s.as_slice()).into_owned())
+        }
+        (CmpOp::IContains, [Literal::Str(s)]) => {
+            Check::IContains(s.to_ascii_lowercase().into_boxed_slice())
+        }
+        (op, [Literal::Str(s)]) => Check::Str(op, s.clone().into_boxed_slice()),
+        (op, [Literal::Bool(b)]) => Check::Bool(op == CmpOp::Eq, *b),
+        (op, [Literal::Ip(ip)]) => Check::Ip(op == CmpOp::Eq, *ip),
+        // The parser gives every other operator exactly one value.
+        (_, vals) => Check::Any(vals.into()),
+    }
+}
+
+fn cmp_ord<T: Ord>(op: CmpOp, a: &T, b: &T) -> bool {
+    match op {
+        CmpOp::Eq => a == b,
+        CmpOp::Ne => a != b,
+        CmpOp::Lt => a < b,
+        CmpOp::Le => a <= b,
+        CmpOp::Gt => a > b,
+        CmpOp::Ge => a >= b,
+        _ => false,
+    }
+}
+
+fn literal_eq(v: &Value<'_>, l: &Literal) -> bool {
+    match (v, l) {
+        (Value::Num(a), Literal::Num(b)) => a == b,
+        (Value::Str(a), Literal::Str(b)) => a.as_ref() == b.as_slice(),
+        (Value::Bool(a), Literal::Bool(b)) => a == b,
+        (Value::Ip(a), Literal::Ip(b)) => a == b,
+        _ => false,
+    }
+}
+
+impl Check {
+    fn holds(&self, v: &Value<'_>) -> bool {
+        match (self, v) {
+            (Check::Exists, _) => true,
+            (Check::Num(op, n), Value::Num(x)) => cmp_ord(*op, x, n),
+            (Check::NumIn(ns), Value::Num(x)) => ns.contains(x),
+            (Check::Str(op, s), Value::Str(x)) => {
+                let x: &[u8] = x;
+                let s: &[u8] = s;
+                match op {
+                    CmpOp::StartsWith => x.starts_with(s),
+                    CmpOp::EndsWith => x.ends_with(s),
+                    op => cmp_ord(*op, &x, &s),
+                }
+            }
+            (Check::Contains(f), Value::Str(x)) => f.find(x).is_some(),
+            (Check::IContains(s), Value::Str(x)) => {
+                s.is_empty() || x.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s))
+            }
+            (Check::StrIn(ss), Value::Str(x)) => ss.iter().any(|s| s.as_ref() == x.as_ref()),
+            (Check::Bool(eq, b), Value::Bool(x)) => (x == b) == *eq,
+            (Check::Ip(eq, ip), Value::Ip(x)) => (x == ip) == *eq,
+            (Check::Any(ls), v) => ls.iter().any(|l| literal_eq(v, l)),
+            _ => false,
+        }
+    }
+}
+
+impl Test {
+    fn eval<E: EventSource>(&self, ev: &E) -> bool {
+        if let FieldKind::Evtin(scope, prop) = self.field.kind {
+            let t = ev.thread();
+            let marker = ev.marker();
+            let own: Option<SpanFacts<'_>> = marker
+                .filter(|m| m.dir == Direction::Enter)
+                .and_then(|m| m.record);
+            for rec in ev.open_spans().filter(|r| in_scope(scope, r, &t)) {
+                if span_prop(prop, &self.field.arg, &rec).is_some_and(|v| self.check.holds(&v)) {
+                    return own.is_none_or(|o| o.key != rec.key);
+                }
+            }
+            // An exit marker is "inside" the span it just closed.
+            if let Some(m) = marker.filter(|m| m.dir == Direction::Exit) {
+                if let Some(rec) = m.record.filter(|r| in_scope(scope, r, &t)) {
+                    return span_prop(prop, &self.field.arg, &rec)
+                        .is_some_and(|v| self.check.holds(&v));
+                }
+            }
+            return false;
+        }
+        extract(&self.field, ev).is_some_and(|v| self.check.holds(&v))
+    }
+}
+
+impl Node {
+    /// Evaluates the node on one event line.
+    pub fn eval<E: EventSource>(&self, ev: &E) -> bool {
+        match self {
+            Node::And(v) => v.iter().all(|n| n.eval(ev)),
+            Node::Or(v) => v.iter().any(|n| n.eval(ev)),
+            Node::Not(n) => !n.eval(ev),
+            Node::Test(t) => t.eval(ev),
+        }
+    }
+}

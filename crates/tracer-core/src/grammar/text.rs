@@ -1,0 +1,286 @@
+//! The text ("simple") form: `DIR:ID:TAGS:ARGS:` (tracers-spec §2).
+//!
+//! The scanner works on a buffer that is already cut at its first NUL byte; reading
+//! past the end yields 0, which plays the role of the C string terminator sysdig sees.
+
+use super::error::{failed, truncated, ParseError};
+use super::{at, Direction, IdForm, Tracer};
+
+/// Parses one text-form marker from the start of `s` (no NUL inside, `s[0]` is `>` or
+/// `<`). Returns the tracer and the number of bytes up to and including the closing `:`.
+pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
+    let dir = if at(s, 0) == b'>' {
+        Direction::Enter
+    } else {
+        Direction::Exit
+    };
+    let mut p = 1;
+    match at(s, p) {
+        b':' => p += 1,
+        0 => return Err(truncated(p, "data ends after the direction")),
+        _ => return Err(failed(p, "expected ':' after the direction")),
+    }
+
+    let (id, after_id) = parse_id(s, p)?;
+    p = after_id;
+
+    let mut tracer = Tracer {
+        dir,
+        id,
+        tags: Vec::new(),
+        args: Vec::new(),
+    };
+
+    // Tags. Project (C1): a first tag starting with `0` is ordinary.
+    if at(s, p) != b':' {
+        loop {
+            let mut tag = Vec::new();
+            loop {
+                match at(s, p) {
+                    0 => return Err(truncated(p, "data ends inside the tags")),
+                    b'\\' => {
+                        let next = at(s, p + 1);
+                        if next == 0 {
+                            return Err(truncated(p + 1, "data ends after a backslash"));
+                        }
+                        tag.push(next);
+                        p += 2;
+                    }
+                    b'.' | b':' => break,
+                    b'>' | b'<' | b'=' | b'\n' => {
+                        return Err(failed(p, "unescaped '>', '<', '=' or LF in a tag"))
+                    }
+                    _ => {
+                        let end = run_end(s, p, |c| {
+                            matches!(c, b'\\' | b'.' | b':' | b'>' | b'<' | b'=' | b'\n')
+                        });
+                        tag.extend_from_slice(&s[p..end]);
+                        p = end;
+                    }
+                }
+            }
+            tracer.tags.push(tag);
+            let sep = at(s, p);
+            p += 1;
+            if sep == b':' {
+                break;
+            }
+        }
+    } else {
+        p += 1;
+    }
+
+    // Arguments.
+    match at(s, p) {
+        0 => return Err(truncated(p, "data ends before the arguments")),
+        b':' => return Ok((tracer, p + 1)),
+        _ => {}
+    }
+    loop {
+        let mut name = Vec::new();
+        loop {
+            match at(s, p) {
+                0 => break,
+                b'\\' => {
+                    let next = at(s, p + 1);
+                    if next == 0 {
+                        p += 1;
+                        break;
+                    }
+                    name.push(next);
+                    p += 2;
+                }
+                b'=' => break,
+                b'>' | b'<' | b'\n' => {
+                    return Err(failed(p, "unescaped '>', '<' or LF in an argument name"))
+                }
+                _ => {
+                    let end = run_end(s, p, |c| matches!(c, b'\\' | b'=' | b'>' | b'<' | b'\n'));
+                    name.extend_from_slice(&s[p..end]);
+                    p = end;
+                }
+            }
+        }
+        if at(s, p) == 0 {
+            // sysdig looks at the last (unescaped) byte of the name.
+            return Err(if name.last() == Some(&b':') {
+                failed(p, "argument without value")
+            } else {
+                truncated(p, "data ends inside an argument name")
+            });
+        }
+        p += 1; // '='
+
+        let mut value = Vec::new();
+        loop {
+            match at(s, p) {
+                0 => return Err(truncated(p, "data ends inside an argument value")),
+                b'\\' => {
+                    let next = at(s, p + 1);
+                    if next == 0 {
+                        return Err(truncated(p + 1, "data ends after a backslash"));
+                    }
+                    value.push(next);
+                    p += 2;
+                }
+                b',' | b':' | b'=' => break,
+                _ => {
+                    let end = run_end(s, p, |c| matches!(c, b'\\' | b',' | b':' | b'='));
+                    value.extend_from_slice(&s[p..end]);
+                    p = end;
+                }
+            }
+        }
+        tracer.args.push((name, value));
+        let sep = at(s, p);
+        p += 1;
+        if sep == b':' {
+            return Ok((tracer, p));
+        }
+    }
+}
+
+/// The end of the run of bytes starting at `p` that `special` does not stop (the first
+/// stopping byte, or the end of `s`).
+#[inline]
+fn run_end(s: &[u8], p: usize, special: impl Fn(u8) -> bool) -> usize {
+    s[p..]
+        .iter()
+        .position(|&c| special(c))
+        .map_or(s.len(), |n| p + n)
+}
+
+/// Parses the ID field starting at `p` (just after `DIR:`); returns the id form and the
+/// position of the tags section.
+fn parse_id(s: &[u8], p: usize) -> Result<(IdForm, usize), ParseError> {
+    match at(s, p) {
+        b't' => Ok((IdForm::Thread, blind_skip(s, p)?)),
+        b'p' => {
+            if at(s, p + 1) == b'p' {
+                Ok((IdForm::Parent, blind_skip(s, p + 1)?))
+            } else {
+                Ok((IdForm::Process, blind_skip(s, p)?))
+            }
+        }
+        b'g' => Ok((IdForm::Global, blind_skip(s, p)?)),
+        b':' => Ok((IdForm::Global, p + 1)),
+        _ => {
+            // Project (C1): a leading `0` is an ordinary digit.
+            let (value, end) = scan_number(s, p);
+            match at(s, end) {
+                b':' => Ok((IdForm::Explicit(value), end + 1)),
+                0 => Err(truncated(end, "data ends inside the id")),
+                _ => Err(failed(end, "invalid byte in the id")),
+            }
+        }
+    }
+}
+
+/// sysdig skips the shortcut letter and the byte after it without looking at it
+/// (assumed to be `:`). When that byte does not exist sysdig reads past the end of its
+/// buffer; here that is TRUNCATED (what 0.29.3 showed).
+fn blind_skip(s: &[u8], letter: usize) -> Result<usize, ParseError> {
+    if at(s, letter + 1) == 0 {
+        Err(truncated(letter + 1, "data ends after the id shortcut"))
+    } else {
+        Ok(letter + 2)
+    }
+}
+
+/// Optional `-`, then decimal digits accumulated in a wrapping signed 64-bit integer.
+/// Returns the value and the position of the first byte after the digits.
+pub(crate) fn scan_number(s: &[u8], mut p: usize) -> (i64, usize) {
+    let negative = at(s, p) == b'-';
+    if negative {
+        p += 1;
+    }
+    let mut value: i64 = 0;
+    while at(s, p).is_ascii_digit() {
+        value = value
+            .wrapping_mul(10)
+            .wrapping_add(i64::from(at(s, p) - b'0'));
+        p += 1;
+    }
+    (
+        if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        },
+        p,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_prefix;
+    use super::*;
+
+    fn ok(s: &[u8]) -> (Tracer, usize) {
+        parse_text(s).unwrap_or_else(|e| panic!("{:?}: {e}", String::from_utf8_lossy(s)))
+    }
+
+    #[test]
+    fn consumed_length_stops_at_closing_colon() {
+        assert_eq!(ok(b">:t:a::rest").1, 7);
+        assert_eq!(ok(b">:t:a:x=1:y=2:").1, 10);
+        assert_eq!(ok(b">:t:::").1, 6);
+        assert_eq!(ok(b">:t:a\\.b::").1, 10);
+    }
+
+    #[test]
+    fn c1_leading_zero_is_ordinary() {
+        assert_eq!(ok(b">:0:a::").0.id, IdForm::Explicit(0));
+        assert_eq!(ok(b">:007:a::").0.id, IdForm::Explicit(7));
+        assert_eq!(ok(b">:t:0a::").0.tags, vec![b"0a".to_vec()]);
+        assert!(parse_text(b">:0").unwrap_err().is_truncated());
+    }
+
+    #[test]
+    fn shortcuts_at_end_are_truncated_not_out_of_bounds() {
+        for s in [&b">:t"[..], b">:g", b">:p", b">:pp", b">:-", b">:12"] {
+            assert!(parse_text(s).unwrap_err().is_truncated(), "{s:?}");
+        }
+        // the skipped byte is not checked
+        assert!(!parse_text(b">:tx:a::").unwrap_err().is_truncated());
+        assert_eq!(ok(b">:pp:a::").0.id, IdForm::Parent);
+        assert_eq!(ok(b">::a::").0.id, IdForm::Global);
+        assert_eq!(ok(b">:g:a::").0.id, IdForm::Global);
+        assert_eq!(ok(b">:-:a::").0.id, IdForm::Explicit(0));
+        assert_eq!(
+            ok(b">:-9223372036854775808:a::").0.id,
+            IdForm::Explicit(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn argument_name_ending_in_colon() {
+        // escaped ':' counts as the last byte too (sysdig deletes the backslash first)
+        assert!(!parse_text(b">:t:a:x\\:").unwrap_err().is_truncated());
+        assert!(parse_text(b">:t:a:x\\").unwrap_err().is_truncated());
+        assert!(parse_text(b">:t:a:x=1,").unwrap_err().is_truncated());
+        assert!(!parse_text(b">:t:a:x=1,:").unwrap_err().is_truncated());
+        assert!(!parse_text(b">:t::x:").unwrap_err().is_truncated());
+    }
+
+    #[test]
+    fn escapes_in_every_field() {
+        let (t, _) = ok(b"<:12:a\\\\b\\.c.d:\\:n\\==v\\,w\\=\\:x:");
+        assert_eq!(t.dir, Direction::Exit);
+        assert_eq!(t.tags, vec![b"a\\b.c".to_vec(), b"d".to_vec()]);
+        assert_eq!(t.args, vec![(b":n=".to_vec(), b"v,w=:x".to_vec())]);
+    }
+
+    #[test]
+    fn nul_ends_the_data() {
+        assert!(parse_prefix(b">:t:a\0b::").unwrap_err().is_truncated());
+        assert_eq!(parse_prefix(b">:t:a::\0junk").unwrap().1, 7);
+    }
+
+    #[test]
+    fn error_offsets_point_at_the_problem() {
+        assert_eq!(parse_text(b">:t:a>b::").unwrap_err().offset(), 5);
+        assert_eq!(parse_text(b">:t:a").unwrap_err().offset(), 5);
+        assert_eq!(parse_text(b">x").unwrap_err().offset(), 1);
+    }
+}

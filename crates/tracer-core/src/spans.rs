@@ -1,0 +1,365 @@
+//! Open span records and finished spans (tracers-spec §5 with the policy's fixes C4–C6).
+//!
+//! The store keeps every open enter record, ordered by enter (most recent first when
+//! iterated), indexed by `(id, tag path)` for exit matching and by writer thread for
+//! attribution. Capacity is configurable; when full, the **oldest** record is evicted and
+//! reported (C4), and the new enter is always recorded.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::correlate::{InOut, IoAcc, IoSummary};
+
+/// Default open-record capacity.
+pub const DEFAULT_OPEN_SPAN_CAPACITY: usize = 65536;
+
+/// An open enter record (sysdig's enter record plus attribution state).
+#[derive(Debug, Clone)]
+pub struct OpenRecord {
+    /// Span number: unique, increasing in enter order.
+    pub seq: u64,
+    /// Resolved span id.
+    pub id: i64,
+    /// Interned id of the tag path (engine-internal key).
+    pub path: u32,
+    /// Tags of the enter marker.
+    pub tags: Vec<Vec<u8>>,
+    /// Arguments of the enter marker.
+    pub args: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Enter timestamp (the enter marker's write-exit timestamp), ns.
+    pub enter_ts: u64,
+    /// Thread that wrote the enter.
+    pub writer_tid: i64,
+    /// Process of that thread.
+    pub writer_pid: i64,
+    /// Input index of the enter event.
+    pub enter_event: u64,
+    /// Parent span (C6: most recent open record with the same id and tags t1…t(n−1),
+    /// looked up at enter time).
+    pub parent: Option<u64>,
+    /// The parent's enter timestamp (`span.rawparenttime`).
+    pub parent_enter_ts: Option<u64>,
+    /// Number of ancestors.
+    pub depth: u32,
+    /// Syscalls and I/O attributed to this span itself (thread scope, innermost).
+    pub io: IoAcc,
+    /// Bytes of finished descendant spans.
+    pub child_bytes: InOut,
+    /// Summed durations of finished direct children, ns.
+    pub child_ns: u64,
+    /// Number of finished direct children.
+    pub children: u32,
+    /// Events of the writer thread were lost while the span was open.
+    pub incomplete: bool,
+}
+
+/// How a span ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanEnd {
+    /// Closed by its exit marker.
+    Closed,
+    /// Still open at the end of the input.
+    NeverClosed,
+    /// Evicted from the full open-record store (C4).
+    Evicted,
+}
+
+/// A finished (closed, never-closed or evicted) span.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    /// Span number (enter order).
+    pub seq: u64,
+    /// Resolved id.
+    pub id: i64,
+    /// Tags.
+    #[serde(with = "crate::bytestr::list")]
+    pub tags: Vec<Vec<u8>>,
+    /// Enter arguments.
+    #[serde(with = "crate::bytestr::pairs")]
+    pub enter_args: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Exit arguments (empty unless closed).
+    #[serde(with = "crate::bytestr::pairs")]
+    pub exit_args: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Enter timestamp, ns.
+    pub enter_ts: u64,
+    /// Exit timestamp when closed.
+    pub exit_ts: Option<u64>,
+    /// exit − enter (clamped ≥ 0) when closed.
+    pub duration_ns: Option<u64>,
+    /// Duration minus the durations of finished direct children (clamped ≥ 0).
+    pub self_ns: Option<u64>,
+    /// Writer of the enter.
+    pub writer_tid: i64,
+    /// Process of the writer.
+    pub writer_pid: i64,
+    /// Thread that wrote the exit.
+    pub exit_tid: Option<i64>,
+    /// Input index of the enter event.
+    pub enter_event: u64,
+    /// Input index of the exit event.
+    pub exit_event: Option<u64>,
+    /// Parent span number.
+    pub parent: Option<u64>,
+    /// Parent's enter timestamp.
+    pub parent_enter_ts: Option<u64>,
+    /// Number of ancestors.
+    pub depth: u32,
+    /// Finished direct children.
+    pub children: u32,
+    /// How the span ended.
+    pub end: SpanEnd,
+    /// Events were lost on the writer thread while it was open.
+    pub incomplete: bool,
+    /// Syscalls and bytes charged to this span itself.
+    pub io: IoSummary,
+    /// Bytes of this span plus all finished descendants.
+    pub inclusive: InOut,
+    /// Interned tag-path id (engine-internal).
+    #[serde(skip)]
+    pub path: u32,
+}
+
+/// The open-record store.
+#[derive(Debug)]
+pub struct SpanStore {
+    slots: Vec<Option<OpenRecord>>,
+    free: Vec<u32>,
+    order: BTreeMap<u64, u32>,
+    by_key: FxHashMap<(i64, u32), Vec<u32>>,
+    by_thread: FxHashMap<i64, Vec<u32>>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+fn remove_slot(v: &mut Vec<u32>, slot: u32) {
+    if let Some(pos) = v.iter().rposition(|&s| s == slot) {
+        v.remove(pos);
+    }
+}
+
+impl SpanStore {
+    /// A store holding at most `capacity` open records (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        SpanStore {
+            slots: Vec::new(),
+            free: Vec::new(),
+            order: BTreeMap::new(),
+            by_key: FxHashMap::default(),
+            by_thread: FxHashMap::default(),
+            capacity: capacity.max(1),
+            next_seq: 0,
+        }
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Number of open records.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// True when no span is open.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The sequence number the next [`SpanStore::open`] will use.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Records a new enter; `rec.seq` is assigned here. Returns the evicted oldest
+    /// record when the store was full.
+    pub fn open(&mut self, mut rec: OpenRecord) -> (u64, Option<OpenRecord>) {
+        let evicted = if self.order.len() >= self.capacity {
+            let (&oldest, _) = self.order.iter().next().expect("store is full");
+            self.remove_seq(oldest)
+        } else {
+            None
+        };
+        rec.seq = self.next_seq;
+        self.next_seq += 1;
+        let seq = rec.seq;
+        let key = (rec.id, rec.path);
+        let tid = rec.writer_tid;
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(rec);
+                s
+            }
+            None => {
+                self.slots.push(Some(rec));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.order.insert(seq, slot);
+        self.by_key.entry(key).or_default().push(slot);
+        self.by_thread.entry(tid).or_default().push(slot);
+        (seq, evicted)
+    }
+
+    fn take_slot(&mut self, slot: u32) -> Option<OpenRecord> {
+        let rec = self.slots.get_mut(slot as usize)?.take()?;
+        self.free.push(slot);
+        self.order.remove(&rec.seq);
+        if let Some(v) = self.by_key.get_mut(&(rec.id, rec.path)) {
+            remove_slot(v, slot);
+            if v.is_empty() {
+                self.by_key.remove(&(rec.id, rec.path));
+            }
+        }
+        if let Some(v) = self.by_thread.get_mut(&rec.writer_tid) {
+            remove_slot(v, slot);
+            if v.is_empty() {
+                self.by_thread.remove(&rec.writer_tid);
+            }
+        }
+        Some(rec)
+    }
+
+    /// Removes a record by span number.
+    pub fn remove_seq(&mut self, seq: u64) -> Option<OpenRecord> {
+        let slot = *self.order.get(&seq)?;
+        self.take_slot(slot)
+    }
+
+    /// Matches an exit (§5 with C5): the most recent open record with equal id and tag
+    /// path written by `exit_tid`, else the most recent one of any thread. The record is
+    /// removed and returned.
+    pub fn close(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<OpenRecord> {
+        let v = self.by_key.get(&(id, path))?;
+        let slots = &self.slots;
+        let same = v.iter().rev().copied().find(|&s| {
+            slots[s as usize]
+                .as_ref()
+                .is_some_and(|r| r.writer_tid == exit_tid)
+        });
+        let slot = same.or_else(|| v.last().copied())?;
+        self.take_slot(slot)
+    }
+
+    /// The most recent open record with this id and tag path (parent lookup, C6).
+    pub fn most_recent(&self, id: i64, path: u32) -> Option<&OpenRecord> {
+        let slot = *self.by_key.get(&(id, path))?.last()?;
+        self.slots[slot as usize].as_ref()
+    }
+
+    /// The innermost (most recently entered) open span written by thread `tid`.
+    #[inline]
+    pub fn innermost(&self, tid: i64) -> Option<&OpenRecord> {
+        let slot = *self.by_thread.get(&tid)?.last()?;
+        self.slots[slot as usize].as_ref()
+    }
+
+    /// Mutable [`SpanStore::innermost`].
+    #[inline]
+    pub fn innermost_mut(&mut self, tid: i64) -> Option<&mut OpenRecord> {
+        let slot = *self.by_thread.get(&tid)?.last()?;
+        self.slots[slot as usize].as_mut()
+    }
+
+    /// Open records written by thread `tid`, innermost first.
+    pub fn of_thread(&self, tid: i64) -> impl Iterator<Item = &OpenRecord> + '_ {
+        self.by_thread
+            .get(&tid)
+            .into_iter()
+            .flat_map(|v| v.iter().rev())
+            .filter_map(|&s| self.slots[s as usize].as_ref())
+    }
+
+    /// A record by span number.
+    pub fn get(&self, seq: u64) -> Option<&OpenRecord> {
+        let slot = *self.order.get(&seq)?;
+        self.slots[slot as usize].as_ref()
+    }
+
+    /// Mutable record by span number.
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut OpenRecord> {
+        let slot = *self.order.get(&seq)?;
+        self.slots[slot as usize].as_mut()
+    }
+
+    /// All open records, most recently entered first (sysdig's list order).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OpenRecord> + '_ {
+        self.order
+            .values()
+            .rev()
+            .filter_map(|&s| self.slots[s as usize].as_ref())
+    }
+
+    /// Marks the open spans written by `tid` (every open span when `tid` is `None`) as
+    /// incomplete.
+    pub fn mark_incomplete(&mut self, tid: Option<i64>) {
+        for r in self.slots.iter_mut().flatten() {
+            if tid.is_none_or(|t| r.writer_tid == t) {
+                r.incomplete = true;
+            }
+        }
+    }
+
+    /// Removes and returns every open record, oldest first.
+    pub fn drain(&mut self) -> Vec<OpenRecord> {
+        let seqs: Vec<u64> = self.order.keys().copied().collect();
+        seqs.into_iter()
+            .filter_map(|s| self.remove_seq(s))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: i64, path: u32, tid: i64) -> OpenRecord {
+        OpenRecord {
+            seq: 0,
+            id,
+            path,
+            tags: vec![],
+            args: vec![],
+            enter_ts: 0,
+            writer_tid: tid,
+            writer_pid: tid,
+            enter_event: 0,
+            parent: None,
+            parent_enter_ts: None,
+            depth: 0,
+            io: IoAcc::default(),
+            child_bytes: InOut::default(),
+            child_ns: 0,
+            children: 0,
+            incomplete: false,
+        }
+    }
+
+    #[test]
+    fn same_thread_preferred_then_any() {
+        let mut s = SpanStore::new(10);
+        let (a, _) = s.open(rec(0, 1, 1));
+        let (b, _) = s.open(rec(0, 1, 2));
+        assert_eq!(s.close(1, 0, 1).unwrap().seq, a);
+        assert_eq!(s.close(3, 0, 1).unwrap().seq, b);
+        assert!(s.close(1, 0, 1).is_none());
+    }
+
+    #[test]
+    fn evicts_oldest() {
+        let mut s = SpanStore::new(2);
+        s.open(rec(1, 1, 1));
+        s.open(rec(2, 1, 1));
+        let (_, ev) = s.open(rec(3, 1, 1));
+        assert_eq!(ev.unwrap().id, 1);
+        assert_eq!(s.len(), 2);
+        let ids: Vec<i64> = s.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![3, 2]);
+        assert_eq!(s.innermost(1).unwrap().id, 3);
+        assert_eq!(s.drain().len(), 2);
+        assert!(s.is_empty());
+    }
+}

@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use tracer_core::event::Event;
+use tracer_probe::Probe;
+
+pub fn root_or_skip(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("\n*** SKIP {test}: needs root (eBPF); CI runs these as root ***\n");
+        return false;
+    }
+    true
+}
+
+pub fn dir() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
+pub struct Py {
+    pub child: Child,
+    pub stdin: ChildStdin,
+    pub stdout: BufReader<ChildStdout>,
+}
+
+impl Py {
+    pub fn start(script: &str, args: &[&str]) -> Py {
+        let mut child = Command::new("python3")
+            .arg(format!("{}/tests/{script}", dir()))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut p = Py {
+            child,
+            stdin,
+            stdout,
+        };
+        assert_eq!(p.line(), "ready");
+        p
+    }
+    pub fn line(&mut self) -> String {
+        let mut s = String::new();
+        self.stdout.read_line(&mut s).unwrap();
+        s.trim_end().to_string()
+    }
+    pub fn go(&mut self) {
+        self.stdin.write_all(b"go\n").unwrap();
+        self.stdin.flush().unwrap();
+    }
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+pub fn poll_until_exit(probe: &mut Probe, child: &mut Child, events: &mut Vec<Event>) {
+    loop {
+        probe
+            .poll(Duration::from_millis(50), &mut |e| events.push(e))
+            .unwrap();
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+}
+
+/// The attach type the tests use: `TRACER_PROBE_TEST_ATTACH=raw_tp` runs them on the
+/// raw_tp fallback (default: auto, i.e. tp_btf).
+pub fn attach() -> tracer_probe::AttachKind {
+    match std::env::var("TRACER_PROBE_TEST_ATTACH").as_deref() {
+        Ok("raw_tp") => tracer_probe::AttachKind::RawTp,
+        Ok("tp_btf") => tracer_probe::AttachKind::TpBtf,
+        _ => tracer_probe::AttachKind::Auto,
+    }
+}

@@ -1,0 +1,139 @@
+//! Read + engine + bytes-by-span throughput on a generated capture, side by side with
+//! `sysdig -r FILE -c fdbytes_by evtin.span.tags` on the same file.
+//!
+//! `cargo bench -p tracer-scap --bench read`. The capture has
+//! `TRACER_BENCH_ITERATIONS` (default 110 000) workload iterations: 38 capture events
+//! each, i.e. ~4.2 M capture events = ~2.1 M syscalls. sysdig runs
+//! `TRACER_BENCH_SYSDIG_RUNS` times (default 3; it is slow). The ratio printed is
+//! median(sysdig) / median(ours), both wall-clock in this same run.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use tracer_core::engine::{Engine, EngineConfig};
+use tracer_core::event_view::EventView;
+use tracer_core::views::{ByField, BytesBy};
+use tracer_scap::synth::{generate, SynthConfig};
+use tracer_scap::{ScapReader, ScapWriter, WriterOptions};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Writes the capture; returns the number of capture events (enter + exit + procexit).
+fn make_capture(path: &Path, iterations: usize) -> u64 {
+    let mut w = ScapWriter::create(path, WriterOptions { hostname: "bench".into(), ..Default::default() }).unwrap();
+    let mut n = 0u64;
+    generate(&SynthConfig { iterations, ..Default::default() }, |e| {
+        n += match e.kind {
+            tracer_core::event::EventKind::Syscall(_) => 2,
+            tracer_core::event::EventKind::ThreadExit { .. } => 1,
+            _ => 0,
+        };
+        w.write_event(&e).unwrap();
+    });
+    w.finish().unwrap();
+    n
+}
+
+/// Our pipeline: read, engine, bytes by `evtin.span.tags`. Returns the table rows.
+fn ours(path: &Path) -> Vec<(Vec<u8>, u64)> {
+    let mut r = ScapReader::open(path).unwrap();
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut table = BytesBy::new(ByField::parse("evtin.span.tags").unwrap());
+    let mut consumer = |v: &EventView<'_>| table.add(v);
+    while let Some(ev) = r.next_event().unwrap() {
+        engine.process(&ev, &mut consumer);
+    }
+    engine.finish(&mut consumer);
+    table.table().rows.into_iter().map(|(k, b)| (k.0, b)).collect()
+}
+
+fn sysdig(path: &Path) -> (Duration, String) {
+    let t = Instant::now();
+    let out = Command::new("sysdig")
+        .args(["-j", "-r"])
+        .arg(path)
+        .args(["-c", "fdbytes_by", "evtin.span.tags"])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| panic!("\n*** sysdig 0.29.3 is needed for the baseline of this benchmark: {e} ***\n"));
+    let d = t.elapsed();
+    assert!(out.status.success(), "sysdig failed: {}", String::from_utf8_lossy(&out.stderr));
+    (d, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.scap");
+    let iterations = env_usize("TRACER_BENCH_ITERATIONS", 110_000);
+    let t = Instant::now();
+    let events = make_capture(&path, iterations);
+    let size = std::fs::metadata(&path).unwrap().len();
+    eprintln!(
+        "capture: {events} capture events ({} syscalls), {:.1} MiB, written in {:.2?}",
+        events / 2,
+        size as f64 / (1 << 20) as f64,
+        t.elapsed()
+    );
+
+    let mut g = c.benchmark_group("scap");
+    g.sample_size(10).measurement_time(Duration::from_secs(20)).warm_up_time(Duration::from_secs(2));
+    g.bench_function("read+engine+bytes_by_span", |b| b.iter(|| black_box(ours(&path))));
+    g.finish();
+
+    // Side by side, same run: our median over 5 runs vs sysdig's over N runs.
+    let runs: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(ours(&path));
+            t.elapsed()
+        })
+        .collect();
+    let ours_med = median(runs);
+    let n = env_usize("TRACER_BENCH_SYSDIG_RUNS", 3).max(1);
+    let mut sys_runs = Vec::new();
+    let mut out = String::new();
+    for _ in 0..n {
+        let (d, o) = sysdig(&path);
+        sys_runs.push(d);
+        out = o;
+    }
+    let sys_med = median(sys_runs);
+    // Sanity: both computed the same table.
+    let table = ours(&path);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("sysdig JSON");
+    let theirs: Vec<(String, u64)> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap()))
+        .collect();
+    let mut ours_rows: Vec<(String, u64)> =
+        table.into_iter().map(|(k, b)| (String::from_utf8_lossy(&k).into_owned(), b)).collect();
+    let mut theirs_sorted = theirs.clone();
+    ours_rows.sort();
+    theirs_sorted.sort();
+    let agree = ours_rows == theirs_sorted;
+    let per_s = |d: Duration| events as f64 / d.as_secs_f64() / 1e6;
+    println!();
+    println!("=== read + engine + bytes by evtin.span.tags, {events} capture events ===");
+    println!("tracer-scap + engine : {:>10.3?}  ({:.2} M capture events/s)", ours_med, per_s(ours_med));
+    println!("sysdig 0.29.3        : {:>10.3?}  ({:.2} M capture events/s)", sys_med, per_s(sys_med));
+    println!("ratio sysdig / ours  : {:.1}x   (goal >= 10x)", sys_med.as_secs_f64() / ours_med.as_secs_f64());
+    println!("tables agree         : {agree}");
+    if !agree {
+        println!("  ours:   {ours_rows:?}\n  sysdig: {theirs_sorted:?}");
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,33 @@
+//! `tracer-scap`: read and write sysdig `.scap` capture files as
+//! [`tracer_core::event::Event`] streams.
+//!
+//! - [`ScapReader`] streams any capture sysdig ever wrote (plain or gzip; process list
+//!   v1–v9, fd list v1–v2, event blocks v1/v2 with and without flags), pairs enter and
+//!   exit events into syscalls, and survives damaged files: everything before the
+//!   damage is returned, with a warning naming the byte offset.
+//! - [`ScapWriter`] writes captures that sysdig 0.29.3 reads, including tracer
+//!   (marker) writes recognised by `sysdig`/`csysdig` span views.
+//!
+//! The file format is described in `shared/docs/scap-format.md`. This crate holds all
+//! capture-file I/O so that `tracer-core` stays free of I/O.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod block;
+mod decode;
+mod error;
+pub mod evtable;
+pub mod flags;
+mod meta;
+mod params;
+mod reader;
+pub mod synth;
+mod writer;
+
+pub use block::{DF_TRACER, MAX_EVENT_PAYLOAD};
+pub use decode::OTHER_EVENT_BASE;
+pub use error::{ScapError, ScapWarning, WarningKind};
+pub use meta::{FdEntry, Interface, MachineInfo, ProcessEntry, UserEntry};
+pub use reader::{event_type_name, ReadStats, ScapReader};
+pub use writer::{ScapWriter, WriteStats, WriterOptions};

@@ -1,0 +1,317 @@
+//! RAII spans: the enter marker is written when a [`Span`] is created, the exit marker
+//! when it is dropped (or [`Span::end`]ed).
+
+use core::fmt::{self, Display};
+use core::mem::MaybeUninit;
+use core::{ptr, slice};
+
+use crate::escape::{self, EscapeFmt, Out, SmallBuf};
+use crate::{sink, Dir, Id, STACK_MARKER};
+
+/// `ID:PATH:` up to this many bytes is stored inside the [`Span`].
+const INLINE_HEAD: usize = 61;
+/// Escaped enter arguments up to this many bytes are stored inside the builder.
+const INLINE_ARGS: usize = 96;
+
+/// A span's marker head `ID:PATH:` (escaped), inline when short so that [`Span`] stays
+/// small and cheap to move, and the exit marker is two copies away.
+#[derive(Clone)]
+enum Head {
+    Inline {
+        len: u8,
+        path_start: u8,
+        buf: [u8; INLINE_HEAD],
+    },
+    Heap {
+        buf: Box<[u8]>,
+        path_start: usize,
+    },
+}
+
+impl Head {
+    #[inline]
+    fn new(s: &[u8], path_start: usize) -> Head {
+        if s.len() <= INLINE_HEAD {
+            let mut buf = [0u8; INLINE_HEAD];
+            buf[..s.len()].copy_from_slice(s);
+            Head::Inline {
+                len: s.len() as u8,
+                path_start: path_start as u8,
+                buf,
+            }
+        } else {
+            Head::Heap {
+                buf: s.into(),
+                path_start,
+            }
+        }
+    }
+
+    /// `ID:PATH:`
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Head::Inline { len, buf, .. } => &buf[..*len as usize],
+            Head::Heap { buf, .. } => buf,
+        }
+    }
+
+    /// The escaped path alone.
+    #[inline]
+    fn path(&self) -> &[u8] {
+        let (h, start) = match self {
+            Head::Inline {
+                len,
+                buf,
+                path_start,
+            } => (&buf[..*len as usize], *path_start as usize),
+            Head::Heap { buf, path_start } => (&buf[..], *path_start),
+        };
+        h.get(start..h.len().saturating_sub(1)).unwrap_or_default()
+    }
+}
+
+/// Writes `DIR:` + `head` + `args` + `:` with one `write(2)`; on the stack when it fits.
+#[inline]
+fn write_marker(dir: Dir, head: &[u8], args: &[u8]) {
+    let total = head.len() + args.len() + 3;
+    if total <= STACK_MARKER {
+        let mut buf = [MaybeUninit::<u8>::uninit(); STACK_MARKER];
+        let p = buf.as_mut_ptr().cast::<u8>();
+        // SAFETY: `total <= STACK_MARKER`, so every write below is inside `buf`, and all
+        // `total` bytes are initialized before the slice is formed.
+        unsafe {
+            *p = dir.as_byte();
+            *p.add(1) = b':';
+            ptr::copy_nonoverlapping(head.as_ptr(), p.add(2), head.len());
+            ptr::copy_nonoverlapping(args.as_ptr(), p.add(2 + head.len()), args.len());
+            *p.add(total - 1) = b':';
+            sink::write(slice::from_raw_parts(p, total));
+        }
+    } else {
+        let mut v = Vec::with_capacity(total);
+        v.push(dir.as_byte());
+        v.push(b':');
+        v.extend_from_slice(head);
+        v.extend_from_slice(args);
+        v.push(b':');
+        sink::write(&v);
+    }
+}
+
+/// An open span. Dropping it writes the exit marker (with the exit arguments set so far).
+///
+/// A span is `Send`: with [`Id::Process`] or [`Id::Explicit`] it may be closed on another
+/// thread (with [`Id::Thread`] the exit then carries the other thread's id and will not
+/// pair). Its escaped id and tag path are kept inline up to 61 bytes (longer ones take
+/// one allocation per span); markers are built on the stack.
+#[must_use = "a span ends (writes its exit marker) when dropped"]
+pub struct Span {
+    id: Id,
+    head: Head,
+    /// Escaped exit arguments (`a=1,b=2`); empty: none (no allocation).
+    exit_args: Vec<u8>,
+    open: bool,
+}
+
+/// Collects id and arguments, then [`SpanBuilder::enter`] writes the enter marker.
+#[must_use = "call .enter() to start the span"]
+pub struct SpanBuilder {
+    id: Id,
+    /// The escaped path.
+    path: SmallBuf<STACK_MARKER>,
+    /// Escaped enter arguments.
+    args: SmallBuf<INLINE_ARGS>,
+    exit_args: Vec<u8>,
+}
+
+/// Starts a span now (`>:t:<path>::`); it ends when the returned [`Span`] is dropped.
+/// `path` is dot-separated: `"a.b"` is the span `b` nested in `a`.
+#[inline]
+pub fn span(path: impl AsRef<[u8]>) -> Span {
+    Span::start(Id::Thread, None, path.as_ref(), false, b"")
+}
+
+/// A builder for a span with arguments or another id:
+/// `span_builder("get").with_id(Id::Process).arg("key", k).enter()`.
+#[inline]
+pub fn span_builder(path: impl AsRef<[u8]>) -> SpanBuilder {
+    let mut p = SmallBuf::new();
+    escape::path(&mut p, path.as_ref(), true);
+    SpanBuilder {
+        id: Id::Thread,
+        path: p,
+        args: SmallBuf::new(),
+        exit_args: Vec::new(),
+    }
+}
+
+/// Appends one escaped `name=value` (value formatted with `Display`); `first` says
+/// whether it is the first argument of its marker.
+fn push_display<O: Out>(out: &mut O, first: bool, name: &[u8], value: &dyn Display) {
+    escape::arg(out, first, name, b"");
+    let _ = fmt::write(&mut EscapeFmt { out, value: true }, format_args!("{value}"));
+}
+
+impl SpanBuilder {
+    /// Sets the span id (default [`Id::Thread`]).
+    #[inline]
+    pub fn with_id(mut self, id: Id) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Adds an enter argument; the value is formatted with `Display`.
+    #[inline]
+    pub fn arg(mut self, name: &str, value: impl Display) -> Self {
+        let first = self.args.len() == 0;
+        push_display(&mut self.args, first, name.as_bytes(), &value);
+        self
+    }
+
+    /// Adds an enter argument given as raw bytes.
+    #[inline]
+    pub fn arg_bytes(mut self, name: &[u8], value: &[u8]) -> Self {
+        let first = self.args.len() == 0;
+        escape::arg(&mut self.args, first, name, value);
+        self
+    }
+
+    /// Adds an argument for the exit marker.
+    pub fn exit_arg(mut self, name: &str, value: impl Display) -> Self {
+        let first = self.exit_args.is_empty();
+        push_display(&mut self.exit_args, first, name.as_bytes(), &value);
+        self
+    }
+
+    /// Writes the enter marker and returns the open span.
+    #[inline]
+    pub fn enter(self) -> Span {
+        let mut s = Span::start(
+            self.id,
+            None,
+            self.path.as_slice(),
+            true,
+            self.args.as_slice(),
+        );
+        s.exit_args = self.exit_args;
+        s
+    }
+}
+
+impl Span {
+    /// Writes `>:ID:[PREFIX.]PATH:ARGS:` and returns the span. `prefix` and `args` are
+    /// escaped; `path` is escaped unless `escaped`.
+    #[inline]
+    fn start(id: Id, prefix: Option<&[u8]>, path: &[u8], escaped: bool, args: &[u8]) -> Span {
+        let mut buf = SmallBuf::<STACK_MARKER>::new();
+        escape::id(&mut buf, id);
+        buf.put_byte(b':');
+        let path_start = buf.len();
+        if let Some(p) = prefix {
+            buf.put(p);
+            buf.put_byte(b'.');
+        }
+        if escaped {
+            buf.put(path);
+        } else {
+            escape::path(&mut buf, path, prefix.is_none());
+        }
+        buf.put_byte(b':');
+        let head = Head::new(buf.as_slice(), path_start);
+        if crate::enabled() {
+            write_marker(Dir::Enter, head.as_slice(), args);
+        }
+        Span {
+            id,
+            head,
+            exit_args: Vec::new(),
+            open: true,
+        }
+    }
+
+    /// Starts a child span now: its path is this span's path, `.`, then `path`; same id.
+    #[inline]
+    pub fn child(&self, path: impl AsRef<[u8]>) -> Span {
+        Span::start(self.id, Some(self.head.path()), path.as_ref(), false, b"")
+    }
+
+    /// A builder for a child span (to add arguments or change the id).
+    pub fn child_builder(&self, path: impl AsRef<[u8]>) -> SpanBuilder {
+        let mut p = SmallBuf::new();
+        p.put(self.head.path());
+        p.put_byte(b'.');
+        escape::path(&mut p, path.as_ref(), false);
+        SpanBuilder {
+            id: self.id,
+            path: p,
+            args: SmallBuf::new(),
+            exit_args: Vec::new(),
+        }
+    }
+
+    /// Adds an argument to the exit marker (written when the span ends).
+    pub fn set_exit_arg(&mut self, name: &str, value: impl Display) {
+        let first = self.exit_args.is_empty();
+        push_display(&mut self.exit_args, first, name.as_bytes(), &value);
+    }
+
+    /// Adds an exit argument given as raw bytes.
+    pub fn set_exit_arg_bytes(&mut self, name: &[u8], value: &[u8]) {
+        let first = self.exit_args.is_empty();
+        escape::arg(&mut self.exit_args, first, name, value);
+    }
+
+    /// The span's id form.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// The span's tag path as written in its markers (escaped, components joined by `.`).
+    pub fn encoded_path(&self) -> &[u8] {
+        self.head.path()
+    }
+
+    /// Ends the span now (same as dropping it).
+    pub fn end(self) {}
+
+}
+
+impl Drop for Span {
+    #[inline]
+    fn drop(&mut self) {
+        if self.open {
+            self.open = false;
+            if crate::enabled() {
+                write_marker(Dir::Exit, self.head.as_slice(), &self.exit_args);
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Span")
+            .field("id", &self.id)
+            .field("path", &String::from_utf8_lossy(self.head.path()))
+            .finish()
+    }
+}
+
+/// Starts a span with `Display` arguments: `span!("get", key = k, n = 3)`, or with an id:
+/// `span!(id = Id::Process; "get", key = k)`. Returns the [`Span`]; keep it alive
+/// (`let _s = span!(…)`) for as long as the span should last.
+#[macro_export]
+macro_rules! span {
+    (id = $id:expr; $path:expr $(, $k:ident = $v:expr)* $(,)?) => {
+        $crate::span_builder($path)
+            .with_id($id)
+            $(.arg(::core::stringify!($k), $v))*
+            .enter()
+    };
+    ($path:expr $(, $k:ident = $v:expr)* $(,)?) => {
+        $crate::span_builder($path)
+            $(.arg(::core::stringify!($k), $v))*
+            .enter()
+    };
+}
