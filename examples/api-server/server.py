@@ -8,11 +8,13 @@ Endpoints (every request runs in its own thread):
                    serves a randomly chosen blob.bin.1..4 from the data directory
 
 Usage: server.py [--port 8888] [--host 127.0.0.1] [--data-dir DIR] [--sizes 1M,1.5M,1.3M,512M]
+                 [--pid-file FILE] [--make-blobs-only]
 """
 
 import argparse
 import os
 import random
+import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -128,7 +130,9 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8888)))
     ap.add_argument("--data-dir", default=os.environ.get("DATA_DIR", "/tmp/tracer-demo"))
     ap.add_argument("--sizes", default=os.environ.get("BLOB_SIZES", "1M,1.5M,1.3M,512M"))
-    ap.add_argument("--make-blobs-only", action="store_true")
+    ap.add_argument("--make-blobs-only", action="store_true",
+                    help="create the blobs and exit")
+    ap.add_argument("--pid-file", help="write the server's pid here once it listens")
     opts = ap.parse_args(argv)
     sizes = [parse_size(s) for s in opts.sizes.split(",") if s]
     BLOBS[:] = make_blobs(opts.data_dir, sizes)
@@ -136,6 +140,10 @@ def main(argv=None):
         return 0
     server = ThreadingHTTPServer((opts.host, opts.port), Handler)
     server.daemon_threads = True
+    if opts.pid_file:
+        with open(opts.pid_file, "w") as f:
+            f.write("%d\n" % os.getpid())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("api-server: listening on http://%s:%d (pid %d, blobs in %s)"
           % (opts.host, opts.port, os.getpid(), opts.data_dir), flush=True)
     try:

@@ -58,6 +58,14 @@ typedef struct tracer_arg {
   const char *value;
 } tracer_arg;
 
+// Caller-provided memory for one span (`tracer_begin_in`, `tracer_child_in`): lets a
+// span live on the caller's stack with no allocation, as `TRACER_SCOPE` does. Opaque;
+// it must stay in place until the span is ended.
+typedef struct tracer_span_storage {
+  // Opaque; do not touch.
+  uint64_t opaque[20];
+} tracer_span_storage;
+
 // A length-delimited argument (bytes, may contain anything but NUL, which is dropped).
 typedef struct tracer_arg_len {
   // Argument name bytes (may be NULL when `name_len` is 0).
@@ -83,6 +91,17 @@ extern "C" {
 struct tracer_span *tracer_begin(const char *tag,
                                  const struct tracer_arg *args,
                                  size_t nargs);
+
+// Like `tracer_begin`, but the span lives in `storage` (no allocation): the returned
+// handle points into it, and `storage` must stay in place until `tracer_end`. NULL on
+// invalid arguments (including a NULL `storage`).
+//
+// # Safety
+// `storage` is writable and holds no live span; otherwise as for `tracer_begin`.
+struct tracer_span *tracer_begin_in(struct tracer_span_storage *storage,
+                                    const char *tag,
+                                    const struct tracer_arg *args,
+                                    size_t nargs);
 
 // Begins a span with a chosen id: `id_kind` is a `TRACER_ID_*` constant; `id` is used
 // only with `TRACER_ID_EXPLICIT`. Otherwise like `tracer_begin`.
@@ -116,6 +135,16 @@ struct tracer_span *tracer_child(const struct tracer_span *parent,
                                  const char *tag,
                                  const struct tracer_arg *args,
                                  size_t nargs);
+
+// Like `tracer_child`, but the span lives in `storage` (see `tracer_begin_in`).
+//
+// # Safety
+// `storage` is writable and holds no live span; otherwise as for `tracer_child`.
+struct tracer_span *tracer_child_in(struct tracer_span_storage *storage,
+                                    const struct tracer_span *parent,
+                                    const char *tag,
+                                    const struct tracer_arg *args,
+                                    size_t nargs);
 
 // Length-delimited variant of `tracer_child`.
 //
@@ -220,13 +249,17 @@ const char *tracer_strerror(int code);
 static inline void tracer_scope_end_(tracer_span **span) { tracer_end(*span); }
 #define TRACER_CONCAT_2_(a, b) a##b
 #define TRACER_CONCAT_(a, b) TRACER_CONCAT_2_(a, b)
-/** Declares `tracer_span *var` for a span beginning now and ending with the scope. */
+/** Declares `tracer_span *var` for a span beginning now and ending with the scope (the
+ *  span lives on the stack: no allocation). A declaration: use it inside a block. */
 #define TRACER_SPAN(var, tag) \
-    tracer_span *var __attribute__((cleanup(tracer_scope_end_))) = tracer_begin((tag), NULL, 0)
+    tracer_span_storage TRACER_CONCAT_(var, _tracer_storage_); \
+    tracer_span *var __attribute__((cleanup(tracer_scope_end_))) = \
+        tracer_begin_in(&TRACER_CONCAT_(var, _tracer_storage_), (tag), NULL, 0)
 /** Declares `tracer_span *var`, a child of `parent`, ending with the scope. */
 #define TRACER_CHILD(var, parent, tag) \
+    tracer_span_storage TRACER_CONCAT_(var, _tracer_storage_); \
     tracer_span *var __attribute__((cleanup(tracer_scope_end_))) = \
-        tracer_child((parent), (tag), NULL, 0)
+        tracer_child_in(&TRACER_CONCAT_(var, _tracer_storage_), (parent), (tag), NULL, 0)
 /** A span named `tag` from here to the end of the enclosing scope. */
 #define TRACER_SCOPE(tag) TRACER_SPAN(TRACER_CONCAT_(tracer_scope_, __COUNTER__), tag)
 

@@ -15,8 +15,10 @@ use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-pub use error::{tracer_last_error, tracer_strerror, TRACER_ERR_INTERNAL, TRACER_ERR_INVALID, TRACER_OK};
 use error::{set_last, Error};
+pub use error::{
+    tracer_last_error, tracer_strerror, TRACER_ERR_INTERNAL, TRACER_ERR_INVALID, TRACER_OK,
+};
 use tag::{Dir, Id, Span};
 
 /// Id kind: the writing thread's id (`t`, the default).
@@ -39,6 +41,58 @@ pub const TRACER_EXIT: i32 = 1;
 /// (which writes the exit marker).
 pub struct tracer_span {
     span: Span,
+    /// Allocated by the library (freed by `tracer_end`), or placed in caller storage.
+    on_heap: bool,
+}
+
+/// Caller-provided memory for one span (`tracer_begin_in`, `tracer_child_in`): lets a
+/// span live on the caller's stack with no allocation, as `TRACER_SCOPE` does. Opaque;
+/// it must stay in place until the span is ended.
+#[repr(C)]
+pub struct tracer_span_storage {
+    /// Opaque; do not touch.
+    pub opaque: [u64; 20],
+}
+
+const _: () = assert!(
+    std::mem::size_of::<tracer_span>() <= std::mem::size_of::<tracer_span_storage>()
+        && std::mem::align_of::<tracer_span>() <= std::mem::align_of::<tracer_span_storage>()
+);
+
+/// A heap handle for `span`.
+#[inline]
+fn boxed(span: Span) -> *mut tracer_span {
+    Box::into_raw(Box::new(tracer_span {
+        span,
+        on_heap: true,
+    }))
+}
+
+/// A handle for `span` placed in `storage`.
+///
+/// # Safety
+/// `storage` is valid, writable and not holding a live span.
+#[inline]
+unsafe fn placed(storage: *mut tracer_span_storage, span: Span) -> *mut tracer_span {
+    let p = storage.cast::<tracer_span>();
+    p.write(tracer_span {
+        span,
+        on_heap: false,
+    });
+    p
+}
+
+/// Ends the span of a handle (writes its exit marker) and frees a heap handle.
+///
+/// # Safety
+/// `p` is a live handle, not used again afterwards.
+#[inline]
+unsafe fn finish(p: *mut tracer_span) {
+    if (*p).on_heap {
+        drop(Box::from_raw(p));
+    } else {
+        ptr::drop_in_place(p);
+    }
 }
 
 /// A NUL-terminated argument: `name=value`.
@@ -111,7 +165,9 @@ unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &str) -> Result<&'a [u8]
         return Ok(&[]);
     }
     if p.is_null() {
-        return Err(Error::invalid(format!("{what} is NULL but its length is {len}")));
+        return Err(Error::invalid(format!(
+            "{what} is NULL but its length is {len}"
+        )));
     }
     Ok(std::slice::from_raw_parts(p.cast(), len))
 }
@@ -172,12 +228,17 @@ unsafe fn args_len<'a>(args: *const tracer_arg_len, n: usize) -> Result<Args<'a>
         .collect()
 }
 
-/// Begins a span: `builder` already holds the path; adds args and enters.
-fn start(mut b: tag::SpanBuilder, args: &[(&[u8], &[u8])]) -> *mut tracer_span {
+/// Adds `args` to the builder and enters the span.
+fn enter_with(b: &mut tag::SpanBuilder, args: &[(&[u8], &[u8])]) -> Span {
     for (k, v) in args {
-        b = b.arg_bytes(k, v);
+        b.arg_bytes(k, v);
     }
-    Box::into_raw(Box::new(tracer_span { span: b.enter() }))
+    b.enter()
+}
+
+/// [`enter_with`] in a heap handle.
+fn start(b: &mut tag::SpanBuilder, args: &[(&[u8], &[u8])]) -> *mut tracer_span {
+    boxed(enter_with(b, args))
 }
 
 /// Begins a span with the thread id: writes `>:t:<tag>:<args>:` now. `tag` is a
@@ -196,11 +257,37 @@ pub unsafe extern "C" fn tracer_begin(
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
         if a.is_empty() {
-            return Ok(Box::into_raw(Box::new(tracer_span {
-                span: tag::span(t),
-            })));
+            return Ok(boxed(tag::span(t)));
         }
-        Ok(start(tag::span_builder(t), &a))
+        Ok(start(&mut tag::span_builder(t), &a))
+    })
+}
+
+/// Like `tracer_begin`, but the span lives in `storage` (no allocation): the returned
+/// handle points into it, and `storage` must stay in place until `tracer_end`. NULL on
+/// invalid arguments (including a NULL `storage`).
+///
+/// # Safety
+/// `storage` is writable and holds no live span; otherwise as for `tracer_begin`.
+#[no_mangle]
+pub unsafe extern "C" fn tracer_begin_in(
+    storage: *mut tracer_span_storage,
+    tag: *const c_char,
+    args: *const tracer_arg,
+    nargs: usize,
+) -> *mut tracer_span {
+    guard(ptr::null_mut(), || {
+        if storage.is_null() {
+            return Err(Error::invalid("storage is NULL"));
+        }
+        let t = cstr(tag, "tag")?;
+        let a = args_c(args, nargs)?;
+        let span = if a.is_empty() {
+            tag::span(t)
+        } else {
+            enter_with(&mut tag::span_builder(t), &a)
+        };
+        Ok(placed(storage, span))
     })
 }
 
@@ -273,9 +360,37 @@ pub unsafe extern "C" fn tracer_child(
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
         if a.is_empty() {
-            return Ok(Box::into_raw(Box::new(tracer_span { span: p.child(t) })));
+            return Ok(boxed(p.child(t)));
         }
-        Ok(start(p.child_builder(t), &a))
+        Ok(start(&mut p.child_builder(t), &a))
+    })
+}
+
+/// Like `tracer_child`, but the span lives in `storage` (see `tracer_begin_in`).
+///
+/// # Safety
+/// `storage` is writable and holds no live span; otherwise as for `tracer_child`.
+#[no_mangle]
+pub unsafe extern "C" fn tracer_child_in(
+    storage: *mut tracer_span_storage,
+    parent: *const tracer_span,
+    tag: *const c_char,
+    args: *const tracer_arg,
+    nargs: usize,
+) -> *mut tracer_span {
+    guard(ptr::null_mut(), || {
+        if storage.is_null() {
+            return Err(Error::invalid("storage is NULL"));
+        }
+        let p = parent_ref(parent)?;
+        let t = cstr(tag, "tag")?;
+        let a = args_c(args, nargs)?;
+        let span = if a.is_empty() {
+            p.child(t)
+        } else {
+            enter_with(&mut p.child_builder(t), &a)
+        };
+        Ok(placed(storage, span))
     })
 }
 
@@ -295,7 +410,7 @@ pub unsafe extern "C" fn tracer_child_len(
         let p = parent_ref(parent)?;
         let t = bytes(tag, tag_len, "tag")?;
         let a = args_len(args, nargs)?;
-        Ok(start(p.child_builder(t), &a))
+        Ok(start(&mut p.child_builder(t), &a))
     })
 }
 
@@ -310,7 +425,9 @@ pub unsafe extern "C" fn tracer_set_exit_arg(
     value: *const c_char,
 ) -> c_int {
     guard_code(|| {
-        let s = span.as_mut().ok_or_else(|| Error::invalid("span is NULL"))?;
+        let s = span
+            .as_mut()
+            .ok_or_else(|| Error::invalid("span is NULL"))?;
         let (n, v) = (cstr(name, "name")?, cstr(value, "value")?);
         s.span.set_exit_arg_bytes(n, v);
         Ok(())
@@ -330,7 +447,9 @@ pub unsafe extern "C" fn tracer_set_exit_arg_len(
     value_len: usize,
 ) -> c_int {
     guard_code(|| {
-        let s = span.as_mut().ok_or_else(|| Error::invalid("span is NULL"))?;
+        let s = span
+            .as_mut()
+            .ok_or_else(|| Error::invalid("span is NULL"))?;
         let n = bytes(name, name_len, "name")?;
         let v = bytes(value, value_len, "value")?;
         s.span.set_exit_arg_bytes(n, v);
@@ -350,7 +469,7 @@ pub unsafe extern "C" fn tracer_end(span: *mut tracer_span) -> c_int {
         return TRACER_OK;
     }
     guard_code(|| {
-        drop(Box::from_raw(span));
+        finish(span);
         Ok(())
     })
 }
@@ -370,11 +489,13 @@ pub unsafe extern "C" fn tracer_end_args(
         return TRACER_OK;
     }
     guard_code(|| {
-        let mut s = Box::from_raw(span);
-        for (k, v) in args_c(args, nargs)? {
-            s.span.set_exit_arg_bytes(k, v);
-        }
-        Ok(())
+        let added = args_c(args, nargs).map(|a| {
+            for (k, v) in a {
+                (*span).span.set_exit_arg_bytes(k, v);
+            }
+        });
+        finish(span);
+        added
     })
 }
 

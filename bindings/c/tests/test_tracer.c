@@ -104,6 +104,26 @@ static void args_and_escaping(void) {
     EXPECT_EMPTY();
 }
 
+static void caller_storage(void) {
+    tracer_span_storage st, cst;
+    tracer_arg a[] = {{"k", "v,w"}};
+    tracer_span *s = tracer_begin_in(&st, "stack", a, 1);
+    CHECK(s == (tracer_span *)&st);
+    tracer_span *c = tracer_child_in(&cst, s, "kid", a, 1);
+    CHECK(c == (tracer_span *)&cst);
+    CHECK(tracer_set_exit_arg(c, "n", "1") == TRACER_OK);
+    CHECK(tracer_end(c) == TRACER_OK);
+    CHECK(tracer_end_args(s, a, 1) == TRACER_OK);
+    EXPECT(">:t:stack:k=v\\,w:");
+    EXPECT(">:t:stack.kid:k=v\\,w:");
+    EXPECT("<:t:stack.kid:n=1:");
+    EXPECT("<:t:stack:k=v\\,w:");
+    CHECK(tracer_begin_in(NULL, "x", NULL, 0) == NULL);
+    CHECK(strstr(tracer_last_error(), "storage") != NULL);
+    CHECK(tracer_child_in(&cst, NULL, "x", NULL, 0) == NULL);
+    EXPECT_EMPTY();
+}
+
 static void ids(void) {
     tracer_end(tracer_begin_id(TRACER_ID_THREAD, 5, "a", NULL, 0));
     tracer_end(tracer_begin_id(TRACER_ID_PROCESS, 5, "a", NULL, 0));
@@ -256,6 +276,7 @@ int main(void) {
 
     nested_scopes();
     args_and_escaping();
+    caller_storage();
     ids();
     errors();
     threads();

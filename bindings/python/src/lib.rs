@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod decorate;
 mod ids;
 mod marker;
 mod recycle;

@@ -73,10 +73,15 @@ pub fn plain(
             }
             r.explicit_tag = !auto;
             r.id_given = id_given;
-            if r.enter_args.is_some() || r.exit_args.is_some() || r.wrapped.is_some() {
+            if r.enter_args.is_some()
+                || r.exit_args.is_some()
+                || r.wrapped.is_some()
+                || r.extra.is_some()
+            {
                 r.enter_args = None;
                 r.exit_args = None;
                 r.wrapped = None;
+                r.extra = None;
             }
         }
         return Ok(t);
@@ -96,6 +101,7 @@ pub fn plain(
             enter_args: None,
             exit_args: None,
             wrapped: None,
+            extra: None,
             enc: OnceLock::new(),
             generation: 0,
             kid: None,

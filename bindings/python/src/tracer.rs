@@ -7,10 +7,8 @@ use crate::{marker, recycle};
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 use pyo3::PyTraverseError;
-use std::cell::RefCell;
 use std::sync::OnceLock;
 use tracer_tag::{Dir, Id};
 
@@ -39,6 +37,9 @@ pub struct Tracer {
     pub(crate) generation: u64,
     /// The last plain child made by `span(tag)`, reused while nothing else holds it.
     pub(crate) kid: Option<Box<Kid>>,
+    /// Attributes set by user code (for example by other decorators on a decorated
+    /// function), since the class has no `__dict__`.
+    pub(crate) extra: Option<Py<PyDict>>,
 }
 
 /// A recyclable child span of a [`Tracer`].
@@ -49,16 +50,8 @@ pub(crate) struct Kid {
     generation: u64,
 }
 
-/// The decorated function.
-pub(crate) struct Wrapped {
-    func: Py<PyAny>,
-    is_async: bool,
-    /// The `async def` wrapper made by `sysdig_tracer._async` (created on first use).
-    async_wrapper: Option<Py<PyAny>>,
-}
-
 /// `error=<exception type name>`, appended to the exit arguments of a failed span.
-fn push_error(buf: &mut ArgBuf, exc_type: &Bound<'_, PyAny>) {
+pub(crate) fn push_error(buf: &mut ArgBuf, exc_type: &Bound<'_, PyAny>) {
     let name = exc_type
         .cast::<PyType>()
         .ok()
@@ -79,43 +72,7 @@ fn plain_args(py: Python<'_>, mapping: Option<&Py<PyAny>>) -> Option<ArgBuf> {
     Some(buf)
 }
 
-thread_local! {
-    /// Per-thread recursion depth of decorated functions, keyed by the tracer's address.
-    static DEPTH: RefCell<Vec<(usize, u32)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Increments this thread's depth for `key`; true if the call is the outermost one.
-fn depth_enter(key: usize) -> bool {
-    DEPTH.with(|d| {
-        let mut d = d.borrow_mut();
-        if let Some(e) = d.iter_mut().find(|e| e.0 == key) {
-            e.1 += 1;
-            false
-        } else {
-            d.push((key, 1));
-            true
-        }
-    })
-}
-
-/// Decrements this thread's depth for `key`.
-fn depth_exit(key: usize) {
-    DEPTH.with(|d| {
-        let mut d = d.borrow_mut();
-        if let Some(pos) = d.iter().position(|e| e.0 == key) {
-            if d[pos].1 <= 1 {
-                d.swap_remove(pos);
-            } else {
-                d[pos].1 -= 1;
-            }
-        }
-    })
-}
-
-fn method_type(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
-    static METHOD_TYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    METHOD_TYPE.import(py, "types", "MethodType")
-}
+pub(crate) use crate::decorate::{method_type, Wrapped};
 
 /// The reference count of `obj`.
 pub(crate) fn refcnt<T>(obj: &Py<T>) -> isize {
@@ -132,7 +89,7 @@ impl Tracer {
 
     /// Writes one marker of this span with id `id`. Never fails.
     #[inline]
-    fn put_id(&self, py: Python<'_>, dir: Dir, id: Id, args: Option<&ArgBuf>) {
+    pub(crate) fn put_id(&self, py: Python<'_>, dir: Dir, id: Id, args: Option<&ArgBuf>) {
         if id == self.wire_id() {
             let prefix = self.enc.get_or_init(|| marker::prefix(py, id, &self.tags));
             marker::write(py, dir, prefix, args, (id, &self.tags));
@@ -151,7 +108,7 @@ impl Tracer {
 
     /// The id written in markers of this span.
     #[inline]
-    fn wire_id(&self) -> Id {
+    pub(crate) fn wire_id(&self) -> Id {
         match self.mode {
             IdMode::Fixed(id) => id,
             IdMode::Unique => Id::Explicit(self.uid),
@@ -178,6 +135,7 @@ impl Tracer {
             enter_args: enter_args.filter(|a| !a.is_none()).map(Bound::unbind),
             exit_args: exit_args.filter(|a| !a.is_none()).map(Bound::unbind),
             wrapped: None,
+            extra: None,
             enc: OnceLock::new(),
             generation: 0,
             kid: None,
@@ -186,122 +144,6 @@ impl Tracer {
             t.uid = unique_id();
         }
         Ok(t)
-    }
-
-    /// Makes this tracer decorate `func`.
-    fn wrap(&mut self, func: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = func.py();
-        if !self.explicit_tag {
-            let name = func
-                .getattr(pyo3::intern!(py, "__name__"))
-                .and_then(|n| n.str());
-            if let Ok(name) = name {
-                self.tags = Tags::single(&str_bytes(&name));
-            }
-        }
-        static IS_CORO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let is_async = IS_CORO
-            .import(py, "inspect", "iscoroutinefunction")?
-            .call1((func,))?
-            .is_truthy()?;
-        if is_async && !self.id_given {
-            self.mode = IdMode::Unique;
-        }
-        self.wrapped = Some(Wrapped {
-            func: func.clone().unbind(),
-            is_async,
-            async_wrapper: None,
-        });
-        self.changed();
-        Ok(())
-    }
-
-    /// The `async def` wrapper of an async decorated function.
-    fn async_wrapper(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
-        if let Some(w) = slf
-            .borrow()
-            .wrapped
-            .as_ref()
-            .and_then(|w| w.async_wrapper.as_ref())
-        {
-            return Ok(w.clone_ref(py));
-        }
-        let func = match &slf.borrow().wrapped {
-            Some(w) => w.func.clone_ref(py),
-            None => return Err(PyTypeError::new_err("Tracer is not decorating a function")),
-        };
-        static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let wrapper = FACTORY
-            .import(py, "sysdig_tracer._async", "wrap")?
-            .call1((slf, func))?
-            .unbind();
-        if let Some(w) = slf.borrow_mut().wrapped.as_mut() {
-            w.async_wrapper = Some(wrapper.clone_ref(py));
-        }
-        Ok(wrapper)
-    }
-
-    /// Writes the enter marker of a decorated call; returns the id used.
-    fn call_enter(&self, ctx: &CallContext<'_, '_>) -> Id {
-        let py = ctx.args.py();
-        let id = match self.mode {
-            IdMode::Unique => Id::Explicit(unique_id()),
-            IdMode::Fixed(id) => id,
-        };
-        let mut buf = ArgBuf::default();
-        if let Some(m) = &self.enter_args {
-            buf.extend_from(m.bind(py), Some(ctx));
-        }
-        self.put_id(py, Dir::Enter, id, Some(&buf));
-        id
-    }
-
-    /// Writes the exit marker of a decorated call.
-    fn call_exit(&self, id: Id, ctx: &CallContext<'_, '_>, error: Option<&Bound<'_, PyAny>>) {
-        let py = ctx.args.py();
-        let mut buf = ArgBuf::default();
-        if let Some(m) = &self.exit_args {
-            buf.extend_from(m.bind(py), Some(ctx));
-        }
-        if let Some(t) = error {
-            push_error(&mut buf, t);
-        }
-        self.put_id(py, Dir::Exit, id, Some(&buf));
-    }
-
-    fn call_sync(
-        slf: &Bound<'_, Self>,
-        func: Py<PyAny>,
-        args: &Bound<'_, PyTuple>,
-        kwargs: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<Py<PyAny>> {
-        let py = slf.py();
-        let key = slf.as_ptr() as usize;
-        let outer = depth_enter(key);
-        let mut ctx = CallContext {
-            args,
-            kwargs,
-            result: None,
-        };
-        let id = if outer {
-            Some(slf.borrow().call_enter(&ctx))
-        } else {
-            None
-        };
-        let res = func.bind(py).call(args, kwargs);
-        depth_exit(key);
-        if let Some(id) = id {
-            let this = slf.borrow();
-            match &res {
-                Ok(r) => {
-                    ctx.result = Some(r);
-                    this.call_exit(id, &ctx, None);
-                }
-                Err(e) => this.call_exit(id, &ctx, Some(e.get_type(py).as_any())),
-            }
-        }
-        res.map(Bound::unbind)
     }
 }
 
@@ -437,6 +279,11 @@ impl Tracer {
     /// a decorating tracer.
     fn __getattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
+        if let Some(extra) = &slf.borrow().extra {
+            if let Some(v) = extra.bind(py).get_item(name)? {
+                return Ok(v.unbind());
+            }
+        }
         let (func, is_async) = match &slf.borrow().wrapped {
             Some(w) => (w.func.clone_ref(py), w.is_async),
             None => {
@@ -455,6 +302,43 @@ impl Tracer {
             }
         }
         Ok(func.bind(py).getattr(name)?.unbind())
+    }
+
+    /// Properties (`tag`, `enter_args`, `exit_args`) are set as usual; any other attribute
+    /// is kept aside (other decorators set attributes on the functions they wrap).
+    fn __setattr__(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyString>,
+        value: Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        if matches!(&*name.to_cow()?, "tag" | "enter_args" | "exit_args") {
+            // SAFETY: valid object, name and value; the interpreter is attached.
+            let rc = unsafe {
+                pyo3::ffi::PyObject_GenericSetAttr(slf.as_ptr(), name.as_ptr(), value.as_ptr())
+            };
+            return if rc == 0 {
+                Ok(())
+            } else {
+                Err(PyErr::fetch(py))
+            };
+        }
+        let mut this = slf.borrow_mut();
+        let extra = this.extra.get_or_insert_with(|| PyDict::new(py).unbind());
+        extra.bind(py).set_item(name, value)
+    }
+
+    fn __delattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<()> {
+        let py = slf.py();
+        if let Some(extra) = &slf.borrow().extra {
+            if extra.bind(py).contains(name)? {
+                return extra.bind(py).del_item(name);
+            }
+        }
+        Err(PyAttributeError::new_err(format!(
+            "cannot delete attribute '{}' of 'Tracer' object",
+            name.to_string_lossy()
+        )))
     }
 
     /// Writes an enter marker. As in `sysdig_tracers`, `tag` replaces this tracer's tag
@@ -682,11 +566,13 @@ impl Tracer {
         if let Some(k) = &self.kid {
             visit.call(&k.child)?;
         }
+        visit.call(&self.extra)?;
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.kid = None;
+        self.extra = None;
         self.enter_args = None;
         self.exit_args = None;
         self.wrapped = None;

@@ -361,3 +361,22 @@ def test_marker_classes_api():
     assert Kwds("k")({"k": 3}) == 3
     assert repr(Args(2)) == "Args(2)" and repr(Kwds("a")) == "Kwds('a')"
     assert "sysdig_tracer" in sys.modules
+
+
+def test_attributes_can_be_set_on_decorated_functions(sink):
+    @pytest.mark.slow  # sets f.pytestmark, as other decorators do
+    @Tracer
+    def f():
+        return 2
+
+    f.__click_params__ = []
+    f.__click_params__.append("opt")
+    assert f.__click_params__ == ["opt"]
+    assert [m.name for m in f.pytestmark] == ["slow"]
+    del f.__click_params__
+    with pytest.raises(AttributeError):
+        f.__click_params__
+    with pytest.raises(AttributeError):
+        del f.nothing
+    assert f() == 2
+    assert sink.take() == [b">:t:f::", b"<:t:f::"]

@@ -90,3 +90,12 @@ def test_recycling_per_thread(sink):
         t.join()
     got = sink.take()
     assert sorted(got) == [b"<:t:x::"] * 6 + [b">:t:x::"] * 6
+
+
+def test_user_attributes_do_not_survive_recycling():
+    t = Tracer("attr")
+    t.note = 1
+    assert t.note == 1
+    del t
+    u = Tracer("attr")
+    assert not hasattr(u, "note")

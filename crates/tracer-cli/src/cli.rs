@@ -291,20 +291,29 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("bad duration {s:?}: {e}"))
 }
 
-/// Parses `WIDTHxHEIGHT` (both 16 … 16384).
+/// Largest image area accepted (pixels): 32 Mpx, about 96 MiB of bitmap.
+const MAX_PIXELS: u64 = 32 << 20;
+
+/// Parses `WIDTHxHEIGHT` (each side 16 … 8192, at most 32 Mpx in all).
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
         .ok_or_else(|| format!("bad size {s:?}: expected WIDTHxHEIGHT, e.g. 1200x700"))?;
     let p = |v: &str| -> Result<u32, String> {
         let n: u32 = v.trim().parse().map_err(|_| format!("bad size {s:?}"))?;
-        if (16..=16384).contains(&n) {
+        if (16..=8192).contains(&n) {
             Ok(n)
         } else {
-            Err(format!("bad size {s:?}: each side must be 16…16384 pixels"))
+            Err(format!("bad size {s:?}: each side must be 16…8192 pixels"))
         }
     };
-    Ok((p(w)?, p(h)?))
+    let (w, h) = (p(w)?, p(h)?);
+    if w as u64 * h as u64 > MAX_PIXELS {
+        return Err(format!(
+            "bad size {s:?}: at most {MAX_PIXELS} pixels in all"
+        ));
+    }
+    Ok((w, h))
 }
 
 /// Parses `HOST:PORT` (resolving the host name).
@@ -340,6 +349,8 @@ mod tests {
         assert_eq!(parse_size("640x360").unwrap(), (640, 360));
         assert!(parse_size("640").is_err());
         assert!(parse_size("0x10").is_err());
+        assert!(parse_size("8192x8192").is_err());
+        assert_eq!(parse_size("8192x4096").unwrap(), (8192, 4096));
         assert_eq!(
             parse_addr("127.0.0.1:9125").unwrap(),
             "127.0.0.1:9125".parse().unwrap()

@@ -87,6 +87,16 @@ pub struct Replay {
 
 /// Runs every event of the capture at `path` through a fresh engine and `consumer`.
 pub fn replay<C: Consumer>(path: &Path, config: EngineConfig, consumer: &mut C) -> Result<Replay> {
+    replay_until(path, config, consumer, |_| false)
+}
+
+/// [`replay`], stopping early once `done(consumer)` is true (checked after each event).
+pub fn replay_until<C: Consumer>(
+    path: &Path,
+    config: EngineConfig,
+    consumer: &mut C,
+    done: impl Fn(&C) -> bool,
+) -> Result<Replay> {
     let mut reader = open_capture(path)?;
     let spinner = spinner(path);
     let mut engine = Engine::new(config);
@@ -97,8 +107,11 @@ pub fn replay<C: Consumer>(path: &Path, config: EngineConfig, consumer: &mut C) 
     {
         engine.process(&ev, consumer);
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             spinner.set_message(format!("{n} events"));
+        }
+        if done(consumer) {
+            break;
         }
     }
     spinner.finish_and_clear();

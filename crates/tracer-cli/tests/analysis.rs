@@ -320,6 +320,31 @@ fn spectro_images_have_requested_size() {
     );
 }
 
+/// Only non-empty slices are kept: a 1 ns interval over a 15 µs gap is cheap, and the
+/// gap is one line.
+#[test]
+fn spectro_tiny_interval_collapses_gaps() {
+    let path = sample("generated-full.scap");
+    let out = ok([
+        "spectro",
+        "-r",
+        path.to_str().unwrap(),
+        "--width",
+        "22",
+        "--interval",
+        "1ns",
+        "--color",
+        "never",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(lines[2].ends_with(" empty slices"), "{out}");
+    assert!(
+        lines[4].starts_with("2 root spans, 15001 slices of 1ns"),
+        "{out}"
+    );
+}
+
 #[test]
 fn spectro_json_counts_root_spans() {
     let path = sample("generated-full.scap");

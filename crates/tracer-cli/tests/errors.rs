@@ -104,3 +104,46 @@ fn usage_errors_exit_2() {
     let out = tracer(["spectro", "-r", "x", "--size", "12"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bad_format() {
+    let s = sample("generated-full.scap");
+    fails_with(
+        &[
+            "events",
+            "-r",
+            s.to_str().unwrap(),
+            "-p",
+            "%evt.num %evt.nope",
+        ],
+        "bad format",
+    );
+}
+
+#[test]
+fn capture_to_an_unwritable_place() {
+    fails_with(
+        &["capture", "-w", "/nonexistent-dir/x.scap", "--all"],
+        "cannot create /nonexistent-dir/x.scap",
+    );
+}
+
+#[test]
+fn capture_needs_a_target() {
+    fails_with(
+        &["capture", "-w", "/tmp/never-written.scap"],
+        "say what to capture",
+    );
+    fails_with(
+        &[
+            "capture",
+            "-w",
+            "/tmp/never-written.scap",
+            "--all",
+            "--",
+            "true",
+        ],
+        "either a command",
+    );
+    assert!(!std::path::Path::new("/tmp/never-written.scap").exists());
+}

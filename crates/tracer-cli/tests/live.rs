@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, ok, tracer};
+use common::{json, ok};
 
 /// Why the probe cannot run here, if it cannot.
 fn cannot_probe() -> Option<String> {
@@ -217,7 +217,13 @@ fn capture_stops_cleanly_on_sigint() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // The file exists once the signal handlers are installed; then give the probe time
+    // to start (a signal before that must also end cleanly).
+    let t0 = Instant::now();
+    while !cap.exists() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
     let pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -240,6 +246,19 @@ fn capture_without_privileges_says_what_is_missing() {
     }
     if Command::new("setpriv").arg("--version").output().is_err() {
         eprintln!("SKIPPED: setpriv (util-linux) is not installed");
+        return;
+    }
+    let probe = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_tracer"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        eprintln!(
+            "SKIPPED: uid 65534 cannot run the test binary here ({})",
+            String::from_utf8_lossy(&probe.stderr).trim()
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -276,5 +295,56 @@ fn capture_without_privileges_says_what_is_missing() {
     );
     assert!(err.contains("root") || err.contains("CAP_BPF"), "{err}");
     assert!(!cap.exists(), "a failed capture leaves no file");
-    let _ = tracer(["--version"]);
+}
+
+/// Many spans of varied length: the summary's HITS/AVG/MIN/MAX equal csysdig's
+/// `traces_summary` on the same capture.
+#[test]
+fn capture_summary_equals_csysdig() {
+    need_probe!();
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("m.scap");
+    let script = "
+import time
+m = open('/dev/null', 'wb', buffering=0)
+for i in range(300):
+    m.write(b'>:t:req::')
+    time.sleep((i % 7) * 0.0001)
+    m.write(b'<:t:req::')
+";
+    ok([
+        "capture",
+        "-q",
+        "-w",
+        cap.to_str().unwrap(),
+        "--",
+        "python3",
+        "-c",
+        script,
+    ]);
+    let v = json(["summary", "-r", cap.to_str().unwrap(), "--json"]);
+    let row = &v["rows"][0];
+    assert_eq!(row["tag"], "req");
+    assert_eq!(row["hits"], 300);
+    let ours: Vec<String> = ["avg_ns", "min_ns", "max_ns"]
+        .iter()
+        .map(|k| tracer_core::views::format_time(row[*k].as_u64().unwrap()))
+        .collect();
+    let Ok(out) = Command::new("csysdig")
+        .env("TZ", "UTC")
+        .args(["-r", cap.to_str().unwrap(), "-v", "traces_summary", "--raw"])
+        .output()
+    else {
+        eprintln!("SKIPPED csysdig cross-check: `csysdig` is not installed");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_end().ends_with(" req"))
+        .unwrap_or_else(|| panic!("no req row in csysdig output:\n{text}"));
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    // HITS AVG MIN MAX CHD TAG
+    assert_eq!(cols[0], "300", "{line}");
+    assert_eq!(cols[1..4], ours[..], "csysdig: {line}");
 }

@@ -1,5 +1,5 @@
-//! [`EventView`]: one processed event together with its context, as the engine hands it
-//! to consumers (filters, `-p`-style formatters, bytes-by tables, exporters).
+//! [`EventView`]: one processed event together with its context, as the engine hands
+//! it to consumers (filters, `-p`-style formatters, bytes-by tables, exporters).
 //!
 //! The engine calls its consumer once per *shown* event, after the event has updated the
 //! engine's state:
@@ -13,6 +13,11 @@
 //! - snapshots, thread exits and loss notices have their own classes.
 //!
 //! Views borrow the engine; copy what you need to keep.
+//!
+//! [`EventView`]: crate::event_view::EventView
+//! [`EventClass::Tracer`]: crate::event_view::EventClass::Tracer
+//! [`EventClass::HiddenWrite`]: crate::event_view::EventClass::HiddenWrite
+//! [`EventClass::Syscall`]: crate::event_view::EventClass::Syscall
 
 use crate::correlate::Scope;
 use crate::event::{Event, IoDir, Syscall, ThreadInfo};
@@ -231,6 +236,13 @@ impl<'a> EventView<'a> {
     /// `evt.failed`.
     pub fn failed(&self) -> bool {
         self.syscall().is_some_and(|s| s.syscall.res < 0)
+    }
+
+    /// sysdig `proc.ppid`: the process id of the thread's parent (`ptid`), when that
+    /// thread is known.
+    pub fn ppid(&self) -> Option<i64> {
+        let t = self.thread?;
+        self.spans.threads.get(t.ptid).map(|p| p.pid)
     }
 
     /// sysdig `fd.name` of the event's fd.

@@ -5,6 +5,10 @@
 //! machine (tracers-spec §1, §11): an fd opened (or listed in a snapshot) as exactly
 //! `/dev/null` starts [`MarkerState::Undecided`]; the first complete parse decides
 //! ([`MarkerState::Tracer`] or [`MarkerState::NotTracer`]); close forgets the fd.
+//!
+//! [`MarkerState::Undecided`]: crate::fds::MarkerState::Undecided
+//! [`MarkerState::Tracer`]: crate::fds::MarkerState::Tracer
+//! [`MarkerState::NotTracer`]: crate::fds::MarkerState::NotTracer
 
 use std::net::SocketAddr;
 

@@ -14,16 +14,20 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod event;
-pub mod grammar;
 /// Byte-string serde helpers and tag/arg joining.
 pub mod bytestr;
 /// Syscall-to-span correlation: I/O accumulation and `evtin` scopes.
 pub mod correlate;
+/// The one-pass span/correlation engine and its report.
+pub mod engine;
+pub mod event;
 /// Processed events with context, for consumers (filters, views).
 pub mod event_view;
 /// Per-process fd tables and marker fd states.
 pub mod fds;
+/// sysdig-compatible filter language, field catalog and `-p` output formats.
+pub mod filter;
+pub mod grammar;
 /// Dense ids for distinct keys.
 pub mod intern;
 /// Open span records and finished spans.
@@ -32,9 +36,5 @@ pub mod spans;
 pub mod tagstats;
 /// Thread/process table.
 pub mod threads;
-/// The one-pass span/correlation engine and its report.
-pub mod engine;
-/// sysdig-compatible filter language, field catalog and `-p` output formats.
-pub mod filter;
 /// Views as data: traces summary/list, spectrogram, bytes-by-field, statsd payloads.
 pub mod views;

@@ -214,3 +214,121 @@ proptest! {
         scenario(threads, order, id_form)?;
     }
 }
+
+/// Arbitrary event soup: the engine never panics, and its counters stay consistent.
+fn soup_event((k, tid, fd, res, ts, data, flag): (u8, u8, i8, i32, u32, Vec<u8>, bool)) -> Event {
+    use tracer_core::event::{SyscallDetail as D, ThreadInfo};
+    let tid = (tid % 6) as i64 + 1;
+    let pid = if tid > 3 { 4 } else { 1 };
+    let fd = fd as i64 % 12;
+    let ts = ts as u64;
+    let prefixes: [&[u8]; 5] = [b">:t:", b"<:t:", b">::", b"[\">\", 1, [", b""];
+    let mut payload = prefixes[(k % 5) as usize].to_vec();
+    payload.extend_from_slice(&data);
+    let mk = |kind: SyscallKind, detail: D| {
+        let mut s = Syscall::new(kind, ts.wrapping_sub(res as u64 % 100), res as i64);
+        s.fd = fd;
+        s.detail = detail;
+        s.null_dev = flag;
+        if kind.io_dir().is_some() {
+            s.data = Some(payload.clone());
+        }
+        EventKind::Syscall(s)
+    };
+    let kind = match k % 16 {
+        0..=3 => mk(SyscallKind::Write, D::None),
+        4 => mk(SyscallKind::Read, D::None),
+        5 => mk(
+            SyscallKind::Openat,
+            D::Open {
+                path: ["/dev/null", "rel/x", "../..", ""][(res & 3) as usize].into(),
+                dirfd: Some(if fd % 2 == 0 { -100 } else { fd }),
+                flags: res as u32,
+                mode: 0,
+            },
+        ),
+        6 => mk(SyscallKind::Close, D::None),
+        7 => mk(
+            SyscallKind::Dup2,
+            D::Dup {
+                oldfd: (fd + 1) % 12,
+            },
+        ),
+        8 => mk(
+            SyscallKind::Clone,
+            D::Clone {
+                flags: if res % 2 == 0 { 0x10000 } else { 0 },
+                child_pid: (res % 9) as i64,
+            },
+        ),
+        9 => mk(
+            SyscallKind::Accept4,
+            D::Sock {
+                proto: L4Proto::Tcp,
+                local: Some("1.2.3.4:5".parse().unwrap()),
+                remote: None,
+                unix_path: if res % 2 == 0 {
+                    Some("/s".into())
+                } else {
+                    None
+                },
+            },
+        ),
+        10 => mk(
+            SyscallKind::Sendfile,
+            D::Sendfile {
+                in_fd: (fd + 2) % 12,
+            },
+        ),
+        11 => EventKind::ThreadExit { status: 0 },
+        12 => EventKind::Lost {
+            count: res as u64 % 5,
+        },
+        13 => EventKind::FdSnapshot {
+            fd,
+            target: FdTarget::File("/dev/null".into()),
+        },
+        14 => EventKind::ThreadInfo(ThreadInfo {
+            tid,
+            pid,
+            ptid: (res % 5) as i64,
+            ..Default::default()
+        }),
+        _ => mk(
+            SyscallKind::Execve,
+            D::Execve {
+                filename: "/bin/x".into(),
+                argv: vec![],
+            },
+        ),
+    };
+    Event { ts, tid, pid, kind }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_events_never_panic(
+        raw in prop::collection::vec(
+            (any::<u8>(), any::<u8>(), any::<i8>(), -20i32..200, any::<u32>(),
+             prop::collection::vec(prop::sample::select(b"ab.:=,<>\\t0 \n\"[]{}x".to_vec()), 0..12),
+             any::<bool>()),
+            0..120),
+        cap in 1usize..6,
+    ) {
+        let events: Vec<Event> = raw.into_iter().map(soup_event).collect();
+        let eng = Engine::new(EngineConfig { open_span_capacity: cap, ..EngineConfig::default() });
+        let mut spans = Spans::default();
+        let report = eng.run(&events, &mut spans);
+        let c = &report.counts;
+        prop_assert_eq!(c.events, events.len() as u64);
+        prop_assert_eq!(c.exits, c.closed_spans + c.unmatched_exits);
+        prop_assert_eq!(c.enters, c.closed_spans + c.never_closed + c.evicted);
+        prop_assert_eq!(spans.0.len() as u64, c.enters);
+        prop_assert!(c.max_open_spans <= cap as u64);
+        let json = serde_json::to_string(&report).unwrap();
+        let back: tracer_core::engine::Report = serde_json::from_str(&json).unwrap();
+        prop_assert_eq!(&back.counts, c);
+    }
+}

@@ -20,6 +20,9 @@ use crate::{procfs, syscalls};
 
 const BTF_PATH: &str = "/sys/kernel/btf/vmlinux";
 const PID_BITS: usize = 1 << 22;
+/// Events younger than this are held back by `poll` so that records of other CPUs can
+/// still be sorted in before them.
+const REORDER_NS: u64 = 10_000_000;
 const MODE_ALL: u32 = 0;
 const MODE_PIDS: u32 = 1;
 const MODE_FOLLOW: u32 = 2;
@@ -94,10 +97,8 @@ pub struct ProbeStats {
     pub truncated: u64,
     /// User-memory reads that failed (payload or string not copied).
     pub read_failed: u64,
-    /// Marker candidates shipped with their payload.
+    /// Marker candidates received with their payload (counted by the reader).
     pub markers: u64,
-    /// I/O syscalls skipped in the kernel because the thread was outside any span.
-    pub gated: u64,
     /// Syscalls skipped because per-task storage could not be allocated.
     pub state_failures: u64,
     /// Records received and decoded by the reader.
@@ -112,6 +113,7 @@ pub struct ProbeStats {
 struct Queue {
     events: VecDeque<Event>,
     received: u64,
+    markers: u64,
     malformed: u64,
     lost_reported: u64,
 }
@@ -124,6 +126,7 @@ pub struct Probe {
     skel: ManuallyDrop<ProbeSkel<'static>>,
     storage: *mut MaybeUninit<OpenObject>,
     queue: Rc<RefCell<Queue>>,
+    held: Vec<Event>,
     cfg: ProbeConfig,
     attach: AttachKind,
     mode: u32,
@@ -213,6 +216,7 @@ fn load_variant(
     storage: &'static mut MaybeUninit<OpenObject>,
     cfg: &ProbeConfig,
     kind: AttachKind,
+    void_cast: bool,
 ) -> Result<ProbeSkel<'static>, ProbeError> {
     let mut open = ProbeSkelBuilder::default()
         .open(storage)
@@ -230,7 +234,10 @@ fn load_variant(
         ro.cfg_self_tgid = std::process::id();
         ro.cfg_spans_only = cfg.spans_only as u32;
         ro.cfg_payload_max = cfg.payload_max as u32;
-        ro.cfg_wakeup_bytes = (cfg.ring_size / 4).min(256 << 10) as u64;
+        ro.cfg_void_cast = void_cast as u32;
+        // each CPU forces a wakeup after this many bytes: all CPUs together stay <= ring/4
+        let ncpu = libbpf_rs::num_possible_cpus().unwrap_or(1).max(1);
+        ro.cfg_wakeup_bytes = (cfg.ring_size / 4 / ncpu).clamp(4096, 256 << 10) as u64;
         if let Target::Comm(c) = &cfg.target {
             for (d, s) in ro.cfg_comm.iter_mut().zip(c.bytes()) {
                 *d = s as i8;
@@ -287,13 +294,23 @@ impl Probe {
             }),
         };
         let mut last_err = None;
-        for &kind in kinds {
+        // first with the direct fd-table load, then with bpf_probe_read_kernel
+        // (TRACER_PROBE_NO_VOID_CAST=1 forces the latter, for testing)
+        let casts: &[bool] = if std::env::var_os("TRACER_PROBE_NO_VOID_CAST").is_some() {
+            &[false]
+        } else {
+            &[true, false]
+        };
+        let tries = kinds
+            .iter()
+            .flat_map(|&k| casts.iter().map(move |&c| (k, c)));
+        for (kind, void_cast) in tries {
             let storage: *mut MaybeUninit<OpenObject> =
                 Box::into_raw(Box::new(MaybeUninit::uninit()));
             // SAFETY: `storage` is a fresh heap allocation; it outlives every borrow
             // because it is only freed after the skeleton borrowing it is dropped
             // (below on error, in Drop otherwise).
-            let res = load_variant(unsafe { &mut *storage }, &cfg, kind)
+            let res = load_variant(unsafe { &mut *storage }, &cfg, kind, void_cast)
                 .and_then(|skel| Probe::start(skel, storage, cfg.clone(), kind));
             match res {
                 Ok(p) => return Ok(p),
@@ -327,6 +344,9 @@ impl Probe {
                 match decode(data) {
                     Ok(d) => {
                         q.received += 1;
+                        if matches!(&d.event.kind, EventKind::Syscall(s) if s.null_dev) {
+                            q.markers += 1;
+                        }
                         if d.lost > 0 {
                             q.lost_reported += d.lost as u64;
                             let e = &d.event;
@@ -359,6 +379,7 @@ impl Probe {
             skel: ManuallyDrop::new(skel),
             storage: std::ptr::null_mut(),
             queue,
+            held: Vec::new(),
             cfg,
             attach: kind,
             mode,
@@ -483,36 +504,50 @@ impl Probe {
         procfs::snapshot(Path::new("/proc"), &self.selected_pids(), boot_ns())
     }
 
-    fn drain(&self, f: &mut dyn FnMut(Event)) -> usize {
-        let mut n = 0;
-        loop {
-            let next = self.queue.borrow_mut().events.pop_front();
-            let Some(e) = next else { break };
+    /// Moves decoded records into the reorder buffer and hands out, in timestamp order,
+    /// those older than `cutoff` (all of them with `u64::MAX`).
+    fn drain(&mut self, cutoff: u64, f: &mut dyn FnMut(Event)) -> usize {
+        {
+            let mut q = self.queue.borrow_mut();
+            if !q.events.is_empty() {
+                self.held.extend(q.events.drain(..));
+                // stable: a Lost notice keeps its place before its record (same ts)
+                if !self.held.is_sorted_by_key(|e| e.ts) {
+                    self.held.sort_by_key(|e| e.ts);
+                }
+            }
+        }
+        let n = self.held.partition_point(|e| e.ts <= cutoff);
+        for e in self.held.drain(..n) {
             f(e);
-            n += 1;
         }
         n
     }
 
-    /// Waits up to `timeout` for records, then hands every pending event to `f` in ring
-    /// order. Returns how many events were delivered.
+    /// Waits up to `timeout` for records, then hands the pending events to `f` in
+    /// timestamp order. Records of different CPUs can reach the ring slightly out of
+    /// order, so events younger than 10 ms are held back until a later call (or
+    /// [`finish`](Probe::finish)). Returns how many events were delivered. A signal
+    /// interrupting the wait is not an error (the call returns early).
     pub fn poll(
         &mut self,
         timeout: Duration,
         f: &mut dyn FnMut(Event),
     ) -> Result<usize, ProbeError> {
-        self.ring
-            .poll(timeout)
-            .map_err(|source| ProbeError::Libbpf {
-                context: "polling the ring buffer",
-                source,
-            })?;
+        if let Err(source) = self.ring.poll(timeout) {
+            if source.kind() != libbpf_rs::ErrorKind::Interrupted {
+                return Err(ProbeError::Libbpf {
+                    context: "polling the ring buffer",
+                    source,
+                });
+            }
+        }
         // wakeups are batched: always consume what is there after a timeout
         self.ring.consume().map_err(|source| ProbeError::Libbpf {
             context: "consuming the ring buffer",
             source,
         })?;
-        Ok(self.drain(f))
+        Ok(self.drain(boot_ns().saturating_sub(REORDER_NS), f))
     }
 
     /// Per-program run counts and total run time (ns) from the kernel's BPF statistics,
@@ -568,8 +603,7 @@ impl Probe {
             non_tracer_markers: c[2],
             truncated: c[3],
             read_failed: c[4],
-            markers: c[5],
-            gated: c[6],
+            markers: q.markers,
             state_failures: c[7],
             received: q.received,
             malformed: q.malformed,
@@ -586,7 +620,7 @@ impl Probe {
             context: "consuming the ring buffer",
             source,
         })?;
-        self.drain(f);
+        self.drain(u64::MAX, f);
         let mut stats = self.stats();
         let unreported = stats.dropped.saturating_sub(stats.lost_reported);
         if unreported > 0 {

@@ -339,22 +339,11 @@ fn unprivileged_load_fails_with_a_clear_message() {
         eprintln!("\n*** SKIP unprivileged_load_fails_with_a_clear_message: setpriv (util-linux) missing ***\n");
         return;
     }
-    // target/<profile>/deps/capture-HASH -> target/<profile>/examples/probe_check
+    // this test binary itself, re-run as nobody: see `unprivileged_child`
     let exe = std::env::current_exe().unwrap();
-    let example = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/probe_check");
-    assert!(
-        example.exists(),
-        "cargo test builds examples: {}",
-        example.display()
-    );
     let tmp = tempfile::tempdir().unwrap();
-    let copy = tmp.path().join("probe_check");
-    std::fs::copy(&example, &copy).unwrap();
+    let copy = tmp.path().join("capture-test");
+    std::fs::copy(&exe, &copy).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -366,12 +355,35 @@ fn unprivileged_load_fails_with_a_clear_message() {
             "--inh-caps=-all",
         ])
         .arg(&copy)
+        .args([
+            "--exact",
+            "unprivileged_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TRACER_PROBE_UNPRIVILEGED_CHILD", "1")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {err}");
     assert!(err.contains("not permitted to load eBPF programs: effective uid 65534, missing CAP_BPF and CAP_PERFMON"), "{err}");
     assert!(!err.contains("panicked"));
+}
+
+/// Run by `unprivileged_load_fails_with_a_clear_message` under setpriv: loads the
+/// probe, prints the error and exits with status 2. A no-op in a normal test run.
+#[test]
+fn unprivileged_child() {
+    if std::env::var_os("TRACER_PROBE_UNPRIVILEGED_CHILD").is_none() {
+        return;
+    }
+    match Probe::load(ProbeConfig::default()) {
+        Ok(_) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    }
 }
 
 #[test]

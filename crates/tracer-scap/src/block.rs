@@ -34,7 +34,11 @@ pub(crate) enum BlockKind {
     /// FD list, version 1 or 2.
     Fdl(u8),
     /// Event block: header version (1 or 2), has-flags, large (u32 lengths).
-    Ev { v2: bool, flags: bool, large: bool },
+    Ev {
+        v2: bool,
+        flags: bool,
+        large: bool,
+    },
     /// Interface list, version 1 or 2.
     Il(u8),
     /// User list, version 1 or 2.
@@ -58,12 +62,36 @@ pub(crate) fn classify(id: u32) -> BlockKind {
         0x215 => Pl(9),
         0x203 | 0x8001_ABCD => Fdl(1),
         0x218 => Fdl(2),
-        0x204 | 0x8010_ABCD => Ev { v2: false, flags: false, large: false },
-        0x208 => Ev { v2: false, flags: true, large: false },
-        0x216 => Ev { v2: true, flags: false, large: false },
-        0x217 => Ev { v2: true, flags: true, large: false },
-        0x221 => Ev { v2: true, flags: false, large: true },
-        0x222 => Ev { v2: true, flags: true, large: true },
+        0x204 | 0x8010_ABCD => Ev {
+            v2: false,
+            flags: false,
+            large: false,
+        },
+        0x208 => Ev {
+            v2: false,
+            flags: true,
+            large: false,
+        },
+        0x216 => Ev {
+            v2: true,
+            flags: false,
+            large: false,
+        },
+        0x217 => Ev {
+            v2: true,
+            flags: true,
+            large: false,
+        },
+        0x221 => Ev {
+            v2: true,
+            flags: false,
+            large: true,
+        },
+        0x222 => Ev {
+            v2: true,
+            flags: true,
+            large: true,
+        },
         0x205 | 0x8011_ABCD => Il(1),
         0x219 => Il(2),
         0x206 | 0x8012_ABCD => Ul(1),
@@ -114,7 +142,8 @@ impl<'a> Cur<'a> {
     /// A `u16`-length-prefixed string (no terminator), decoded lossily.
     pub(crate) fn str16(&mut self) -> Option<String> {
         let n = self.u16()? as usize;
-        self.bytes(n).map(|b| String::from_utf8_lossy(b).into_owned())
+        self.bytes(n)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 }
 

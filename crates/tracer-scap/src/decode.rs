@@ -2,6 +2,7 @@
 //! means, how an enter/exit pair becomes one [`Syscall`], and the reader's live
 //! thread and fd bookkeeping (needed for pids and for the payload-retention rule).
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
@@ -118,24 +119,44 @@ pub(crate) enum FdKind {
 /// Live thread and fd tables, updated from the metadata blocks and the events.
 /// Memory is proportional to the number of live threads and open fds, never to the
 /// file size.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Live {
     /// tid → pid.
     pids: FxHashMap<i64, i64>,
     /// pid → (fd → kind).
     fds: FxHashMap<i64, FxHashMap<i64, FdKind>>,
+    /// Last (tid, pid) answered by `pid_of` (consecutive events share threads).
+    last: Cell<(i64, i64)>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            pids: FxHashMap::default(),
+            fds: FxHashMap::default(),
+            last: Cell::new((i64::MIN, 0)),
+        }
+    }
 }
 
 impl Live {
     pub(crate) fn clear(&mut self) {
         self.pids.clear();
         self.fds.clear();
+        self.last.set((i64::MIN, 0));
     }
     pub(crate) fn pid_of(&self, tid: i64) -> i64 {
-        self.pids.get(&tid).copied().unwrap_or(tid)
+        let (t, p) = self.last.get();
+        if t == tid {
+            return p;
+        }
+        let p = self.pids.get(&tid).copied().unwrap_or(tid);
+        self.last.set((tid, p));
+        p
     }
     pub(crate) fn set_thread(&mut self, tid: i64, pid: i64) {
         self.pids.insert(tid, pid);
+        self.last.set((i64::MIN, 0));
     }
     pub(crate) fn set_fd(&mut self, pid: i64, fd: i64, k: FdKind) {
         self.fds.entry(pid).or_default().insert(fd, k);
@@ -154,16 +175,18 @@ impl Live {
             }
             (Socket, d) if res >= 0 => {
                 let k = match d {
-                    SyscallDetail::Socket { domain, sock_type, .. } => {
-                        sock_kind(*sock_type as i64, *domain as i64)
-                    }
+                    SyscallDetail::Socket {
+                        domain, sock_type, ..
+                    } => sock_kind(*sock_type as i64, *domain as i64),
                     _ => FdKind::Other,
                 };
                 self.set_fd(pid, res, k);
             }
             (Accept | Accept4, d) if res >= 0 => {
                 let k = match d {
-                    SyscallDetail::Sock { unix_path: Some(_), .. } => FdKind::Other,
+                    SyscallDetail::Sock {
+                        unix_path: Some(_), ..
+                    } => FdKind::Other,
                     _ => FdKind::Sock(L4Proto::Tcp),
                 };
                 self.set_fd(pid, res, k);
@@ -201,6 +224,7 @@ impl Live {
     fn exit_thread(&mut self, tid: i64) {
         let pid = self.pid_of(tid);
         self.pids.remove(&tid);
+        self.last.set((i64::MIN, 0));
         if pid == tid {
             self.fds.remove(&pid);
         }
@@ -229,7 +253,12 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
     match t {
         Some(Tuple::Inet(s, d)) => {
             let (local, remote) = if inbound { (d, s) } else { (s, d) };
-            SyscallDetail::Sock { proto, local, remote, unix_path: None }
+            SyscallDetail::Sock {
+                proto,
+                local,
+                remote,
+                unix_path: None,
+            }
         }
         Some(Tuple::Unix(p)) => SyscallDetail::Sock {
             proto: L4Proto::Other,
@@ -246,25 +275,37 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
 /// the exit's data buffer is kept only when the write is flagged as a tracer write
 /// (`EVF` flag 2, then `null_dev` is set) or its fd is known as `/dev/null`.
 pub(crate) fn build_syscall(
+    sc: &mut Syscall,
     kind: SyscallKind,
     enter: Option<&RawEvent<'_>>,
     exit: &RawEvent<'_>,
-    tid: i64,
     pid: i64,
     tracer_flag: bool,
     live: &Live,
-) -> Syscall {
+) {
     use SyscallKind::*;
-    let _ = tid;
     let en = |f: Field| enter.and_then(|e| e.get(f));
     let en_int = |f: Field| enter.and_then(|e| e.int(f));
     let en_str = |f: Field| enter.and_then(|e| e.string(f));
     let enter_ts = enter.map_or(exit.ts, |e| e.ts.min(exit.ts));
     let res = exit.res().unwrap_or(0);
-    let mut sc = Syscall::new(kind, enter_ts, res);
-    sc.fd = en_int(Field::Fd).or_else(|| en_int(Field::OutFd)).unwrap_or(-1);
+    // Every field is written: `sc` is reused from the previous event (in place, to
+    // avoid moving the large event struct around).
+    sc.kind = kind;
+    sc.enter_ts = enter_ts;
+    sc.res = res;
+    sc.size = 0;
+    sc.detail = SyscallDetail::None;
+    sc.data = None;
+    sc.null_dev = false;
+    sc.fd = en_int(Field::Fd)
+        .or_else(|| en_int(Field::OutFd))
+        .unwrap_or(-1);
     if kind.io_dir().is_some() {
-        sc.size = en_int(Field::Size).or_else(|| exit.int(Field::Size)).unwrap_or(0).max(0) as u64;
+        sc.size = en_int(Field::Size)
+            .or_else(|| exit.int(Field::Size))
+            .unwrap_or(0)
+            .max(0) as u64;
         let marker_fd = sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull);
         if tracer_flag || marker_fd {
             sc.data = Some(exit.get(Field::Data).unwrap_or_default().to_vec());
@@ -277,9 +318,16 @@ pub(crate) fn build_syscall(
     };
     match kind {
         Open | Openat | Openat2 | Creat => {
-            let path = exit.string(Field::Name).or_else(|| en_str(Field::Name)).unwrap_or_default();
+            let path = exit
+                .string(Field::Name)
+                .or_else(|| en_str(Field::Name))
+                .unwrap_or_default();
             let dirfd = if matches!(kind, Openat | Openat2) {
-                Some(exit.int(Field::Dirfd).or_else(|| en_int(Field::Dirfd)).unwrap_or(-100))
+                Some(
+                    exit.int(Field::Dirfd)
+                        .or_else(|| en_int(Field::Dirfd))
+                        .unwrap_or(-100),
+                )
             } else {
                 None
             };
@@ -288,8 +336,16 @@ pub(crate) fn build_syscall(
                 None if kind == Creat => 0o1101, // O_CREAT|O_WRONLY|O_TRUNC
                 None => 0,
             };
-            let mode = exit.int(Field::Mode).or_else(|| en_int(Field::Mode)).unwrap_or(0) as u32;
-            sc.detail = SyscallDetail::Open { path, dirfd, flags, mode };
+            let mode = exit
+                .int(Field::Mode)
+                .or_else(|| en_int(Field::Mode))
+                .unwrap_or(0) as u32;
+            sc.detail = SyscallDetail::Open {
+                path,
+                dirfd,
+                flags,
+                mode,
+            };
         }
         Socket => {
             if let (Some(d), Some(t)) = (en_int(Field::Domain), en_int(Field::SockType)) {
@@ -307,7 +363,9 @@ pub(crate) fn build_syscall(
             sc.detail = match t {
                 Some(t) => sock_detail(Some(t), false, proto),
                 None => match en(Field::Addr).and_then(parse_sockaddr) {
-                    Some(Tuple::Inet(a, _)) => sock_detail(Some(Tuple::Inet(None, a)), false, proto),
+                    Some(Tuple::Inet(a, _)) => {
+                        sock_detail(Some(Tuple::Inet(None, a)), false, proto)
+                    }
                     other => sock_detail(other, false, proto),
                 },
             };
@@ -319,7 +377,12 @@ pub(crate) fn build_syscall(
         Bind => {
             let proto = proto_of(live, sc.fd);
             sc.detail = match exit.get(Field::Addr).and_then(parse_sockaddr) {
-                Some(Tuple::Inet(a, _)) => SyscallDetail::Sock { proto, local: a, remote: None, unix_path: None },
+                Some(Tuple::Inet(a, _)) => SyscallDetail::Sock {
+                    proto,
+                    local: a,
+                    remote: None,
+                    unix_path: None,
+                },
                 other => sock_detail(other, false, proto),
             };
         }
@@ -332,20 +395,39 @@ pub(crate) fn build_syscall(
             sc.detail = sock_detail(exit.get(Field::Tuple).and_then(parse_tuple), true, proto);
         }
         Pipe => {
-            let (r, w) = (exit.int(Field::Fd1).unwrap_or(-1), exit.int(Field::Fd2).unwrap_or(-1));
-            sc.detail = SyscallDetail::Pipe { read_fd: r, write_fd: w };
+            let (r, w) = (
+                exit.int(Field::Fd1).unwrap_or(-1),
+                exit.int(Field::Fd2).unwrap_or(-1),
+            );
+            sc.detail = SyscallDetail::Pipe {
+                read_fd: r,
+                write_fd: w,
+            };
         }
         Sendfile => {
-            sc.detail = SyscallDetail::Sendfile { in_fd: en_int(Field::InFd).unwrap_or(-1) };
+            sc.detail = SyscallDetail::Sendfile {
+                in_fd: en_int(Field::InFd).unwrap_or(-1),
+            };
         }
         Dup | Dup2 | Dup3 | FcntlDup => {
             sc.detail = SyscallDetail::Dup { oldfd: sc.fd };
         }
         Clone | Clone3 | Fork | Vfork => {
             let f = flags::clone_flags_from_ppm(exit.int(Field::Flags).unwrap_or(0) as u32);
-            let own_pid = if res == 0 { exit.int(Field::Pid).unwrap_or(pid) } else { pid };
-            let child_pid = if res > 0 && f & flags::CLONE_THREAD == 0 { res } else { own_pid };
-            sc.detail = SyscallDetail::Clone { flags: f, child_pid };
+            let own_pid = if res == 0 {
+                exit.int(Field::Pid).unwrap_or(pid)
+            } else {
+                pid
+            };
+            let child_pid = if res > 0 && f & flags::CLONE_THREAD == 0 {
+                res
+            } else {
+                own_pid
+            };
+            sc.detail = SyscallDetail::Clone {
+                flags: f,
+                child_pid,
+            };
         }
         Execve => {
             let exe = exit.string(Field::Exe).unwrap_or_default();
@@ -360,18 +442,20 @@ pub(crate) fn build_syscall(
         }
         _ => {}
     }
-    sc
 }
 
 /// Ids an exit event teaches about its own thread: the child side of a clone and a
 /// successful execve carry the thread's pid.
-pub(crate) fn learn_ids(kind: SyscallKind, exit: &RawEvent<'_>, tid: i64, live: &mut Live) {
+/// Returns true when it learnt something.
+pub(crate) fn learn_ids(kind: SyscallKind, exit: &RawEvent<'_>, tid: i64, live: &mut Live) -> bool {
     use SyscallKind::*;
     if matches!(kind, Clone | Clone3 | Fork | Vfork | Execve) && exit.res() == Some(0) {
         if let Some(p) = exit.int(Field::Pid) {
             live.set_thread(tid, p);
+            return true;
         }
     }
+    false
 }
 
 /// A procexit: the thread leaves the tables.

@@ -30,7 +30,11 @@ pub const EF_OLD_VERSION: u32 = 512;
 pub const EF_UNUSED: u32 = 64;
 
 const fn e(name: &'static str, flags: u32, params: &'static [(&'static str, u8)]) -> EventInfo {
-    EventInfo { name, flags, params }
+    EventInfo {
+        name,
+        flags,
+        params,
+    }
 }
 
 /// The table, indexed by event type id.

@@ -3,18 +3,18 @@
 
 /// (PPM_O_* bit, Linux O_* bits) for the flags other than the access mode.
 const OPEN_BITS: &[(u32, u32)] = &[
-    (4, 0o100),           // CREAT
-    (8, 0o2000),          // APPEND
-    (16, 0o10000),        // DSYNC
-    (32, 0o200),          // EXCL
-    (64, 0o4000),         // NONBLOCK
-    (128, 0o4000000),     // SYNC (__O_SYNC; Linux O_SYNC also sets O_DSYNC)
-    (256, 0o1000),        // TRUNC
-    (512, 0o40000),       // DIRECT
-    (1024, 0o200000),     // DIRECTORY
-    (2048, 0o100000),     // LARGEFILE
-    (4096, 0o2000000),    // CLOEXEC
-    (8192, 0o20000000),   // TMPFILE (__O_TMPFILE)
+    (4, 0o100),         // CREAT
+    (8, 0o2000),        // APPEND
+    (16, 0o10000),      // DSYNC
+    (32, 0o200),        // EXCL
+    (64, 0o4000),       // NONBLOCK
+    (128, 0o4000000),   // SYNC (__O_SYNC; Linux O_SYNC also sets O_DSYNC)
+    (256, 0o1000),      // TRUNC
+    (512, 0o40000),     // DIRECT
+    (1024, 0o200000),   // DIRECTORY
+    (2048, 0o100000),   // LARGEFILE
+    (4096, 0o2000000),  // CLOEXEC
+    (8192, 0o20000000), // TMPFILE (__O_TMPFILE)
 ];
 
 /// Linux `O_*` open flags → sysdig `PPM_O_*` flags. Bits sysdig has no name for
@@ -99,8 +99,14 @@ mod tests {
 
     #[test]
     fn open_flags_round_trip() {
-        for linux in [0u32, 1, 2, 0o101, 0o1101, 0o2000002, 0o4010001, 0o20200002, 0o304302] {
-            assert_eq!(open_flags_from_ppm(open_flags_to_ppm(linux)), linux, "{linux:o}");
+        for linux in [
+            0u32, 1, 2, 0o101, 0o1101, 0o2000002, 0o4010001, 0o20200002, 0o304302,
+        ] {
+            assert_eq!(
+                open_flags_from_ppm(open_flags_to_ppm(linux)),
+                linux,
+                "{linux:o}"
+            );
         }
         // Doc examples: O_WRONLY|O_CREAT = PPM 6; O_RDONLY = PPM 1.
         assert_eq!(open_flags_to_ppm(0o101), 6);
@@ -109,7 +115,8 @@ mod tests {
 
     #[test]
     fn clone_flags_round_trip() {
-        let thread = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x100000 | 0x200000;
+        let thread =
+            0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x100000 | 0x200000;
         assert_eq!(clone_flags_from_ppm(clone_flags_to_ppm(thread)), thread);
         assert_eq!(clone_flags_to_ppm(CLONE_THREAD), 1 << 13);
     }

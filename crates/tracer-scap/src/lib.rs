@@ -20,6 +20,7 @@ mod error;
 pub mod evtable;
 pub mod flags;
 mod meta;
+mod pairing;
 mod params;
 mod reader;
 pub mod synth;

@@ -163,7 +163,11 @@ fn str16_bytes<'a>(c: &mut Cur<'a>) -> Option<&'a [u8]> {
 /// Parses one PL entry of version `v` (1..=9) at the cursor.
 fn parse_pl_entry(c: &mut Cur<'_>, v: u8) -> Option<ProcessEntry> {
     let start = c.pos;
-    let entry_len = if v >= 9 { Some(c.u32()? as usize) } else { None };
+    let entry_len = if v >= 9 {
+        Some(c.u32()? as usize)
+    } else {
+        None
+    };
     let mut e = ProcessEntry {
         tid: c.i64()?,
         pid: c.i64()?,
@@ -308,7 +312,12 @@ fn sock_target(
     let is_local = |a: &Option<SocketAddr>| a.is_some_and(|a| local_ips.contains(&a.ip()));
     let server = !is_local(&s) && is_local(&d);
     let (local, remote) = if server { (d, s) } else { (s, d) };
-    FdTarget::Inet { proto, local, remote, server }
+    FdTarget::Inet {
+        proto,
+        local,
+        remote,
+        server,
+    }
 }
 
 /// Parses one FDL entry payload (after fd/ino/type) into a target.
@@ -326,19 +335,38 @@ fn parse_fd_target(
             let (sip, dip) = (ip4(c.bytes(4)?), ip4(c.bytes(4)?));
             let (sp, dp) = (c.u16()?, c.u16()?);
             let proto = l4_from_scap(c.u8()?);
-            sock_target(proto, endpoint(sip.into(), sp), endpoint(dip.into(), dp), local_ips)
+            sock_target(
+                proto,
+                endpoint(sip.into(), sp),
+                endpoint(dip.into(), dp),
+                local_ips,
+            )
         }
         4 => {
             let (sip, dip) = (ip6(c.bytes(16)?), ip6(c.bytes(16)?));
             let (sp, dp) = (c.u16()?, c.u16()?);
             let proto = l4_from_scap(c.u8()?);
-            sock_target(proto, endpoint(sip.into(), sp), endpoint(dip.into(), dp), local_ips)
+            sock_target(
+                proto,
+                endpoint(sip.into(), sp),
+                endpoint(dip.into(), dp),
+                local_ips,
+            )
         }
         5 | 6 => {
-            let ip: IpAddr = if ty == 5 { ip4(c.bytes(4)?).into() } else { ip6(c.bytes(16)?).into() };
+            let ip: IpAddr = if ty == 5 {
+                ip4(c.bytes(4)?).into()
+            } else {
+                ip6(c.bytes(16)?).into()
+            };
             let port = c.u16()?;
             let proto = l4_from_scap(c.u8()?);
-            FdTarget::Inet { proto, local: Some(SocketAddr::new(ip, port)), remote: None, server: true }
+            FdTarget::Inet {
+                proto,
+                local: Some(SocketAddr::new(ip, port)),
+                remote: None,
+                server: true,
+            }
         }
         7 => {
             c.str16()?;
@@ -385,13 +413,23 @@ pub(crate) fn parse_fdl(p: &[u8], v: u8, local_ips: &[IpAddr], out: &mut Vec<FdE
         // FILE_V2's trailing dev is present only when the entry length covers it.
         let has_dev = entry_len.is_some_and(|l| {
             let fixed = 4 + 8 + 8 + 1 + 4;
-            let name_len = c.buf.get(c.pos + 4..c.pos + 6).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
+            let name_len = c
+                .buf
+                .get(c.pos + 4..c.pos + 6)
+                .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
             l >= fixed + 2 + name_len + 4
         });
         let target = parse_fd_target(&mut c, ty, local_ips, &mut open_flags, has_dev);
         match (target, entry_len) {
             (Some(target), _) => {
-                out.push(FdEntry { tid, fd, ino, fd_type: ty, open_flags, target });
+                out.push(FdEntry {
+                    tid,
+                    fd,
+                    ino,
+                    fd_type: ty,
+                    open_flags,
+                    target,
+                });
             }
             (None, None) => return false,
             (None, Some(_)) => {} // unknown type, skipped by length
@@ -410,7 +448,12 @@ pub(crate) fn parse_fdl(p: &[u8], v: u8, local_ips: &[IpAddr], out: &mut Vec<FdE
 }
 
 /// FDL v2 entry for one fd. Returns false for targets that have no fd-table form.
-pub(crate) fn encode_fd_entry(b: &mut BlockBuf, fd: i64, target: &FdTarget, open_flags: u32) -> bool {
+pub(crate) fn encode_fd_entry(
+    b: &mut BlockBuf,
+    fd: i64,
+    target: &FdTarget,
+    open_flags: u32,
+) -> bool {
     let start = b.buf.len();
     b.u32(0);
     b.u64(fd as u64);
@@ -427,7 +470,12 @@ pub(crate) fn encode_fd_entry(b: &mut BlockBuf, fd: i64, target: &FdTarget, open
             b.u8(2);
             b.str16(name, 4096);
         }
-        FdTarget::Inet { proto, local, remote, server } => {
+        FdTarget::Inet {
+            proto,
+            local,
+            remote,
+            server,
+        } => {
             if remote.is_none() && *server {
                 let l = local.unwrap_or(zero4);
                 match l.ip() {
@@ -443,7 +491,11 @@ pub(crate) fn encode_fd_entry(b: &mut BlockBuf, fd: i64, target: &FdTarget, open
                 b.u16(l.port());
                 b.u8(l4_to_scap(*proto));
             } else {
-                let (s, d) = if *server { (*remote, *local) } else { (*local, *remote) };
+                let (s, d) = if *server {
+                    (*remote, *local)
+                } else {
+                    (*local, *remote)
+                };
                 let v6 = matches!(s.or(d), Some(SocketAddr::V6(_)));
                 let (s, d) = (s.unwrap_or(zero4), d.unwrap_or(zero4));
                 if v6 {
@@ -524,8 +576,13 @@ pub(crate) fn parse_il(p: &[u8], v: u8, out: &mut Vec<Interface>) {
         if c.bytes(skip).is_none() {
             return;
         }
-        let Some(name) = c.bytes(name_len as usize) else { return };
-        out.push(Interface { name: String::from_utf8_lossy(name).into_owned(), addr });
+        let Some(name) = c.bytes(name_len as usize) else {
+            return;
+        };
+        out.push(Interface {
+            name: String::from_utf8_lossy(name).into_owned(),
+            addr,
+        });
         if let Some(n) = next {
             if n < c.pos || n > c.buf.len() {
                 return;
@@ -588,7 +645,12 @@ pub(crate) fn parse_ul(p: &[u8], v: u8, out: &mut Vec<UserEntry>) {
                     shell: c.str16()?,
                 })
             })(),
-            1 => (|| Some(UserEntry::Group { gid: c.u32()?, name: c.str16()? }))(),
+            1 => (|| {
+                Some(UserEntry::Group {
+                    gid: c.u32()?,
+                    name: c.str16()?,
+                })
+            })(),
             _ => None,
         };
         match (e, len) {
@@ -612,7 +674,13 @@ pub(crate) fn encode_ul(b: &mut BlockBuf, users: &[UserEntry]) {
         let start = b.buf.len();
         b.u32(0);
         match u {
-            UserEntry::User { uid, gid, name, home, shell } => {
+            UserEntry::User {
+                uid,
+                gid,
+                name,
+                home,
+                shell,
+            } => {
                 b.u8(0);
                 b.u32(*uid);
                 b.u32(*gid);
@@ -711,8 +779,14 @@ mod tests {
     #[test]
     fn il_ul_round_trip() {
         let ifs = vec![
-            Interface { name: "lo".into(), addr: "127.0.0.1".parse().unwrap() },
-            Interface { name: "eth0".into(), addr: "fe80::1".parse().unwrap() },
+            Interface {
+                name: "lo".into(),
+                addr: "127.0.0.1".parse().unwrap(),
+            },
+            Interface {
+                name: "eth0".into(),
+                addr: "fe80::1".parse().unwrap(),
+            },
         ];
         let mut b = BlockBuf::default();
         encode_il(&mut b, &ifs);
@@ -720,8 +794,17 @@ mod tests {
         parse_il(&b.buf[8..b.buf.len() - 4], 2, &mut out);
         assert_eq!(out, ifs);
         let users = vec![
-            UserEntry::User { uid: 0, gid: 0, name: "root".into(), home: "/root".into(), shell: "/bin/sh".into() },
-            UserEntry::Group { gid: 0, name: "root".into() },
+            UserEntry::User {
+                uid: 0,
+                gid: 0,
+                name: "root".into(),
+                home: "/root".into(),
+                shell: "/bin/sh".into(),
+            },
+            UserEntry::Group {
+                gid: 0,
+                name: "root".into(),
+            },
         ];
         let mut b = BlockBuf::default();
         encode_ul(&mut b, &users);

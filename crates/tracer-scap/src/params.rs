@@ -9,16 +9,23 @@ use crate::evtable::EVENT_TABLE;
 /// At most this many parameters are kept per event (`PPM_MAX_EVENT_PARAMS`).
 pub(crate) const MAX_PARAMS: usize = 32;
 
-/// One event split into parameters; borrows the block buffer.
+/// One event split into parameters; borrows the block buffer. Parameter offsets are
+/// computed on access from the length array (events have few parameters), which keeps
+/// this small and cheap to pass around.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawEvent<'a> {
     pub ts: u64,
     pub tid: u64,
     pub etype: u16,
     bytes: &'a [u8],
-    n: usize,
-    /// (offset, length) of each parameter in `bytes`.
-    params: [(u32, u32); MAX_PARAMS],
+    /// Parameters accessible (≤ MAX_PARAMS).
+    n: u8,
+    /// Width of a length entry (2, or 4 for LARGE blocks).
+    lw: u8,
+    /// Offset of the length array.
+    lens_at: u16,
+    /// Offset of the first parameter's bytes.
+    data_at: u32,
 }
 
 impl<'a> RawEvent<'a> {
@@ -45,52 +52,55 @@ impl<'a> RawEvent<'a> {
             Some(if large {
                 u32::from_le_bytes(b.try_into().ok()?) as usize
             } else {
-                u16::from_le_bytes(b.try_into().ok()?) as usize
+                u16::from_le_bytes([b[0], b[1]]) as usize
             })
+        };
+        let sum_lens = |n: usize| -> Option<usize> {
+            let mut sum = 0usize;
+            for i in 0..n {
+                sum = sum.checked_add(plen(i)?)?;
+            }
+            Some(sum)
         };
         let nfile = if v2 {
             u32::from_le_bytes(ev[22..26].try_into().ok()?) as usize
         } else {
             // Try the table's count, then fewer, until the lengths add up exactly.
-            let tn = EVENT_TABLE.get(etype as usize).map_or(0, |e| e.params.len());
-            let mut found = None;
-            for n in (0..=tn).rev() {
-                let mut sum = hdr + n * lw;
-                if sum > len {
-                    continue;
-                }
-                let mut ok = true;
-                for i in 0..n {
-                    match plen(i) {
-                        Some(l) => sum += l,
-                        None => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if ok && sum == len {
-                    found = Some(n);
-                    break;
-                }
-            }
-            found?
+            let tn = EVENT_TABLE
+                .get(etype as usize)
+                .map_or(0, |e| e.params.len());
+            (0..=tn).rev().find(|&n| {
+                hdr + n * lw <= len && sum_lens(n).is_some_and(|s| hdr + n * lw + s == len)
+            })?
         };
         let data_start = hdr.checked_add(nfile.checked_mul(lw)?)?;
         if data_start > len {
             return None;
         }
-        let mut params = [(0u32, 0u32); MAX_PARAMS];
-        let mut off = data_start;
-        for (i, slot) in params.iter_mut().enumerate().take(nfile.min(MAX_PARAMS)) {
-            let l = plen(i)?;
-            if off + l > len {
-                return None;
-            }
-            *slot = (off as u32, l as u32);
-            off += l;
+        // All parameters (also those beyond MAX_PARAMS) must fit in the event.
+        if data_start.checked_add(sum_lens(nfile)?)? > len {
+            return None;
         }
-        Some(RawEvent { ts, tid, etype, bytes: ev, n: nfile.min(MAX_PARAMS), params })
+        Some(RawEvent {
+            ts,
+            tid,
+            etype,
+            bytes: ev,
+            n: nfile.min(MAX_PARAMS) as u8,
+            lw: lw as u8,
+            lens_at: hdr as u16,
+            data_at: data_start as u32,
+        })
+    }
+
+    fn len_of(&self, i: usize) -> usize {
+        let o = self.lens_at as usize + i * self.lw as usize;
+        let b = &self.bytes[o..o + self.lw as usize];
+        if self.lw == 4 {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+        } else {
+            u16::from_le_bytes([b[0], b[1]]) as usize
+        }
     }
 
     /// Raw bytes of the whole event.
@@ -100,11 +110,11 @@ impl<'a> RawEvent<'a> {
 
     /// Parameter `i`, if present.
     pub(crate) fn param(&self, i: usize) -> Option<&'a [u8]> {
-        if i >= self.n {
+        if i >= self.n as usize {
             return None;
         }
-        let (o, l) = self.params[i];
-        self.bytes.get(o as usize..(o + l) as usize)
+        let off = self.data_at as usize + (0..i).map(|j| self.len_of(j)).sum::<usize>();
+        self.bytes.get(off..off + self.len_of(i))
     }
 
     /// Parameter by field (resolved through the event table's parameter names).
@@ -179,8 +189,8 @@ pub(crate) enum Field {
 
 const FIELD_NAMES: [&str; 24] = [
     "fd", "size", "data", "tuple", "addr", "name", "flags", "mode", "dirfd", "in_fd", "out_fd",
-    "fd1", "fd2", "pid", "exe", "args", "filename", "status", "cmd",
-    "domain", "type", "proto", "nativeID", "pathname",
+    "fd1", "fd2", "pid", "exe", "args", "filename", "status", "cmd", "domain", "type", "proto",
+    "nativeID", "pathname",
 ];
 const NONE: u8 = u8::MAX;
 
@@ -238,7 +248,10 @@ pub(crate) fn parse_tuple(b: &[u8]) -> Option<Tuple> {
             let sp = u16::from_le_bytes([r[16], r[17]]);
             let d: [u8; 16] = r[18..34].try_into().ok()?;
             let dp = u16::from_le_bytes([r[34], r[35]]);
-            Some(Tuple::Inet(sa(Ipv6Addr::from(s).into(), sp), sa(Ipv6Addr::from(d).into(), dp)))
+            Some(Tuple::Inet(
+                sa(Ipv6Addr::from(s).into(), sp),
+                sa(Ipv6Addr::from(d).into(), dp),
+            ))
         }
         AF_UNIX if r.len() >= 16 => {
             let p = &r[16..];
@@ -255,11 +268,20 @@ pub(crate) fn parse_sockaddr(b: &[u8]) -> Option<Tuple> {
     match fam {
         AF_INET if r.len() >= 6 => {
             let ip = Ipv4Addr::new(r[0], r[1], r[2], r[3]);
-            Some(Tuple::Inet(sa(ip.into(), u16::from_le_bytes([r[4], r[5]])), None))
+            Some(Tuple::Inet(
+                sa(ip.into(), u16::from_le_bytes([r[4], r[5]])),
+                None,
+            ))
         }
         AF_INET6 if r.len() >= 18 => {
             let ip: [u8; 16] = r[0..16].try_into().ok()?;
-            Some(Tuple::Inet(sa(Ipv6Addr::from(ip).into(), u16::from_le_bytes([r[16], r[17]])), None))
+            Some(Tuple::Inet(
+                sa(
+                    Ipv6Addr::from(ip).into(),
+                    u16::from_le_bytes([r[16], r[17]]),
+                ),
+                None,
+            ))
         }
         AF_UNIX => {
             let end = r.iter().position(|&c| c == 0).unwrap_or(r.len());
@@ -364,10 +386,19 @@ mod tests {
         let mut b = Vec::new();
         encode_tuple(&mut b, Some(s), Some("93.184.216.34:80".parse().unwrap()));
         assert_eq!(b.len(), 13);
-        assert_eq!(parse_tuple(&b), Some(Tuple::Inet(Some(s), Some("93.184.216.34:80".parse().unwrap()))));
+        assert_eq!(
+            parse_tuple(&b),
+            Some(Tuple::Inet(
+                Some(s),
+                Some("93.184.216.34:80".parse().unwrap())
+            ))
+        );
         let mut b = Vec::new();
         encode_tuple(&mut b, Some("[::1]:5".parse().unwrap()), Some(d));
         assert_eq!(b.len(), 37);
-        assert_eq!(parse_tuple(&b), Some(Tuple::Inet(Some("[::1]:5".parse().unwrap()), Some(d))));
+        assert_eq!(
+            parse_tuple(&b),
+            Some(Tuple::Inet(Some("[::1]:5".parse().unwrap()), Some(d)))
+        );
     }
 }

@@ -2,12 +2,11 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, ErrorKind, Read};
+use std::io::{self, BufReader, ErrorKind, Read};
 use std::net::IpAddr;
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
-use rustc_hash::FxHashMap;
 use tracer_core::event::{Event, EventKind, FdTarget, SyscallKind, ThreadInfo};
 
 use crate::block::{classify, BlockKind, Cur, DF_TRACER, SHB, SHB_MAGIC};
@@ -15,11 +14,15 @@ use crate::decode::{self, file_kind, FdKind, Live, Meaning, OTHER_EVENT_BASE};
 use crate::error::{ScapError, ScapWarning, WarningKind};
 use crate::evtable::EVENT_MAX;
 use crate::meta::{self, FdEntry, Interface, MachineInfo, ProcessEntry, UserEntry};
+use crate::pairing::Pairing;
 use crate::params::RawEvent;
 
 /// Blocks larger than this are treated as corruption (sysdig's own limit for event
 /// blocks is 64 KiB; metadata blocks of huge systems stay far below this).
 const MAX_BLOCK: u64 = 256 << 20;
+
+/// Size of the read window (grows temporarily for larger blocks).
+const WINDOW: usize = 1 << 17;
 
 /// Counters of what the reader saw and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,15 +55,6 @@ pub struct ReadStats {
     pub by_type: Vec<u64>,
 }
 
-#[derive(Debug, Default)]
-struct Pending {
-    etype: u16,
-    v2: bool,
-    large: bool,
-    live: bool,
-    bytes: Vec<u8>,
-}
-
 /// Metadata of the current section.
 #[derive(Debug, Default, Clone)]
 struct Section {
@@ -87,17 +81,25 @@ struct Section {
 /// (from the fd list or an open event) as exactly `/dev/null` — the fds sysdig would
 /// parse as tracers. All other payloads are dropped.
 pub struct ScapReader {
-    src: BufReader<Box<dyn Read + Send>>,
+    src: Box<dyn Read + Send>,
     gzip: bool,
-    offset: u64,
-    buf: Vec<u8>,
+    /// Read window: blocks are parsed in place from `win[pos..end]`.
+    win: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// Stream offset of `win[0]`.
+    base: u64,
+    /// The current block's payload (without header and trailer) in `win`.
+    body: (usize, usize),
     queue: VecDeque<Event>,
+    /// The event handed out by [`ScapReader::next_ref`], rebuilt in place.
+    current: Event,
     done: bool,
     in_events: bool,
     last_ts: u64,
     section: Section,
     live: Live,
-    pending: FxHashMap<u64, Pending>,
+    pending: Pairing,
     stats: ReadStats,
     warnings: Vec<ScapWarning>,
 }
@@ -106,7 +108,7 @@ impl std::fmt::Debug for ScapReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScapReader")
             .field("gzip", &self.gzip)
-            .field("offset", &self.offset)
+            .field("offset", &self.offset())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
@@ -127,43 +129,69 @@ impl ScapReader {
     /// Reads a capture from any byte source (gzip detected from the magic bytes).
     /// Fails when the source does not start with a valid section header.
     pub fn from_reader<R: Read + Send + 'static>(r: R) -> Result<Self, ScapError> {
-        let mut peek = BufReader::with_capacity(1 << 16, r);
-        let head = peek.fill_buf()?;
-        let gzip = head.starts_with(&[0x1f, 0x8b]);
-        let inner: Box<dyn Read + Send> =
-            if gzip { Box::new(MultiGzDecoder::new(peek)) } else { Box::new(peek) };
+        let mut r = r;
+        let mut head = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match r.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let gzip = head[..got] == [0x1f, 0x8b];
+        let chained = io::Cursor::new(head[..got].to_vec()).chain(r);
+        let src: Box<dyn Read + Send> = if gzip {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 16,
+                chained,
+            )))
+        } else {
+            Box::new(chained)
+        };
         let mut rd = ScapReader {
-            src: BufReader::with_capacity(1 << 18, inner),
+            src,
             gzip,
-            offset: 0,
-            buf: Vec::with_capacity(1 << 16),
+            win: vec![0; WINDOW],
+            pos: 0,
+            end: 0,
+            base: 0,
+            body: (0, 0),
             queue: VecDeque::new(),
+            current: Event {
+                ts: 0,
+                tid: 0,
+                pid: 0,
+                kind: EventKind::Lost { count: 0 },
+            },
             done: false,
             in_events: false,
             last_ts: 0,
             section: Section::default(),
             live: Live::default(),
-            pending: FxHashMap::default(),
-            stats: ReadStats { by_type: vec![0; EVENT_MAX as usize], ..Default::default() },
+            pending: Pairing::default(),
+            stats: ReadStats {
+                by_type: vec![0; EVENT_MAX as usize],
+                ..Default::default()
+            },
             warnings: Vec::new(),
         };
         // The first block must be a section header.
-        let mut hdr = [0u8; 8];
-        let got = rd.fill(&mut hdr).map_err(ScapError::Io)?;
+        let got = rd.fill_to(8)?;
         if got < 8 {
             return Err(ScapError::TooShort(got as u64));
         }
-        let id = u32::from_le_bytes(hdr[0..4].try_into().expect("4"));
+        let (id, len) = rd.block_header();
         if id != SHB {
             return Err(ScapError::NotScap(id));
         }
-        let len = u32::from_le_bytes(hdr[4..8].try_into().expect("4")) as u64;
         if !(28..=MAX_BLOCK).contains(&len) {
             return Err(ScapError::TooShort(len));
         }
-        match rd.read_body(len, 8) {
+        match rd.read_block(len) {
             Ok(()) => {}
-            Err(Damage::Truncated { got, .. }) => return Err(ScapError::TooShort(8 + got)),
+            Err(Damage::Truncated { got, .. }) => return Err(ScapError::TooShort(got)),
             Err(Damage::Corrupt(m) | Damage::Decompression(m)) => {
                 return Err(ScapError::Io(io::Error::new(ErrorKind::InvalidData, m)))
             }
@@ -217,86 +245,135 @@ impl ScapReader {
     /// The next event, `Ok(None)` at the end (also after a damaged tail, which is
     /// reported in [`ScapReader::warnings`]). `Err` only for I/O errors of the source.
     pub fn next_event(&mut self) -> Result<Option<Event>, ScapError> {
+        Ok(self.next_ref()?.cloned())
+    }
+
+    /// Like [`ScapReader::next_event`] but lends the event instead of returning it: the
+    /// reader rebuilds one event in place, which avoids moving the (large) event struct
+    /// and reuses its allocations. The fastest way to feed an engine.
+    pub fn next_ref(&mut self) -> Result<Option<&Event>, ScapError> {
         loop {
             if let Some(e) = self.queue.pop_front() {
-                return Ok(Some(e));
+                self.current = e;
+                return Ok(Some(&self.current));
             }
             if self.done {
                 return Ok(None);
             }
-            if let Err(e) = self.step() {
-                self.done = true;
-                return Err(e);
+            match self.step() {
+                // The common case: a syscall built in `current`, nothing queued before it.
+                Ok(true) if self.queue.is_empty() => return Ok(Some(&self.current)),
+                Ok(true) => {
+                    let ev = std::mem::replace(
+                        &mut self.current,
+                        Event {
+                            ts: 0,
+                            tid: 0,
+                            pid: 0,
+                            kind: EventKind::Lost { count: 0 },
+                        },
+                    );
+                    self.queue.push_back(ev);
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
             }
         }
     }
 
-    /// Reads into `out` until full or end of input; returns the bytes read.
-    fn fill(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let mut got = 0;
-        while got < out.len() {
-            match self.src.read(&mut out[got..]) {
+    /// Stream offset (decompressed for gzip) of the next unread byte.
+    fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Makes at least `n` bytes available at `pos` (fewer only at the end of the
+    /// input); returns how many are available. The window grows only as data arrives.
+    fn fill_to(&mut self, n: usize) -> io::Result<usize> {
+        if self.end - self.pos >= n {
+            return Ok(self.end - self.pos);
+        }
+        if self.pos > 0 {
+            self.win.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+            if self.win.len() > 4 * WINDOW && self.end < WINDOW {
+                self.win.truncate(WINDOW);
+                self.win.shrink_to_fit();
+            }
+        }
+        while self.end < n {
+            if self.end == self.win.len() {
+                let grow = self.win.len().max(WINDOW);
+                self.win.resize(self.win.len() + grow, 0);
+            }
+            match self.src.read(&mut self.win[self.end..]) {
                 Ok(0) => break,
-                Ok(n) => got += n,
+                Ok(k) => self.end += k,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        self.offset += got as u64;
-        Ok(got)
+        Ok(self.end - self.pos)
+    }
+
+    /// Type and total length of the block at `pos` (8 bytes must be available).
+    fn block_header(&self) -> (u32, u64) {
+        let h = &self.win[self.pos..self.pos + 8];
+        (
+            u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
+            u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as u64,
+        )
     }
 
     fn damage_of(&self, e: io::Error) -> Result<Damage, ScapError> {
         match e.kind() {
             ErrorKind::UnexpectedEof | ErrorKind::InvalidData | ErrorKind::InvalidInput => {
-                Ok(if self.gzip { Damage::Decompression(e.to_string()) } else { Damage::Corrupt(e.to_string()) })
+                Ok(if self.gzip {
+                    Damage::Decompression(e.to_string())
+                } else {
+                    Damage::Corrupt(e.to_string())
+                })
             }
             _ => Err(ScapError::Io(e)),
         }
     }
 
-    /// Reads the body (after the 8 header bytes) of a block of total length `len` into
-    /// `self.buf` and checks its trailer.
-    fn read_body(&mut self, len: u64, _hdr: u64) -> Result<(), Damage> {
-        let body = (len - 8) as usize;
-        self.buf.clear();
-        let got = if body <= (1 << 20) {
-            self.buf.resize(body, 0);
-            let mut b = std::mem::take(&mut self.buf);
-            let r = self.fill(&mut b);
-            self.buf = b;
-            match r {
-                Ok(n) => n,
-                Err(e) => return Err(self.damage_of(e).unwrap_or_else(|e| Damage::Corrupt(e.to_string()))),
-            }
-        } else {
-            let mut b = std::mem::take(&mut self.buf);
-            let r = (&mut self.src).take(body as u64).read_to_end(&mut b);
-            self.buf = b;
-            match r {
-                Ok(n) => {
-                    self.offset += n as u64;
-                    n
-                }
-                Err(e) => return Err(self.damage_of(e).unwrap_or_else(|e| Damage::Corrupt(e.to_string()))),
+    /// Makes the whole block of total length `len` at `pos` available, checks its
+    /// trailer, records its payload range in `body` and moves `pos` past it.
+    fn read_block(&mut self, len: u64) -> Result<(), Damage> {
+        let len_us = len as usize;
+        let avail = match self.fill_to(len_us) {
+            Ok(a) => a,
+            Err(e) => {
+                return Err(self
+                    .damage_of(e)
+                    .unwrap_or_else(|e| Damage::Corrupt(e.to_string())))
             }
         };
-        if got < body {
-            return Err(Damage::Truncated { expected: len, got: 8 + got as u64 });
+        if avail < len_us {
+            return Err(Damage::Truncated {
+                expected: len,
+                got: avail as u64,
+            });
         }
-        let t = &self.buf[body - 4..];
+        let t = &self.win[self.pos + len_us - 4..self.pos + len_us];
         let trailer = u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as u64;
         if trailer != len {
             return Err(Damage::Corrupt(format!(
                 "wrong block total length, header={len}, trailer={trailer}"
             )));
         }
-        self.buf.truncate(body - 4);
+        self.body = (self.pos + 8, self.pos + len_us - 4);
+        self.pos += len_us;
         Ok(())
     }
 
     fn check_shb(&self) -> Result<(), ScapError> {
-        let mut c = Cur::new(&self.buf);
+        let mut c = Cur::new(&self.win[self.body.0..self.body.1]);
         let magic = c.u32().unwrap_or(0);
         if magic != SHB_MAGIC {
             return Err(ScapError::BadMagic(magic));
@@ -317,57 +394,68 @@ impl ScapReader {
         };
         self.warnings.push(ScapWarning { offset: at, kind });
         self.finish();
-        self.queue.push_back(Event { ts: self.last_ts, tid: -1, pid: -1, kind: EventKind::Lost { count: 0 } });
+        self.queue.push_back(Event {
+            ts: self.last_ts,
+            tid: -1,
+            pid: -1,
+            kind: EventKind::Lost { count: 0 },
+        });
     }
 
     fn finish(&mut self) {
         if !self.in_events {
             self.emit_snapshot(0);
         }
-        self.stats.enters_without_exit += self.pending.values().filter(|p| p.live).count() as u64;
-        self.pending.clear();
+        self.stats.enters_without_exit += self.pending.clear();
         self.done = true;
     }
 
     /// Reads and handles one block.
-    fn step(&mut self) -> Result<(), ScapError> {
-        let at = self.offset;
-        let mut hdr = [0u8; 8];
-        let got = match self.fill(&mut hdr) {
+    fn step(&mut self) -> Result<bool, ScapError> {
+        let at = self.offset();
+        let got = match self.fill_to(8) {
             Ok(n) => n,
             Err(e) => {
                 let d = self.damage_of(e)?;
                 self.stop(at, d);
-                return Ok(());
+                return Ok(false);
             }
         };
         if got == 0 {
             self.finish();
-            return Ok(());
+            return Ok(false);
         }
         if got < 8 {
-            self.stop(at, Damage::Truncated { expected: 8, got: got as u64 });
-            return Ok(());
+            self.stop(
+                at,
+                Damage::Truncated {
+                    expected: 8,
+                    got: got as u64,
+                },
+            );
+            return Ok(false);
         }
-        let id = u32::from_le_bytes(hdr[0..4].try_into().expect("4"));
-        let len = u32::from_le_bytes(hdr[4..8].try_into().expect("4")) as u64;
+        let (id, len) = self.block_header();
         if !(12..=MAX_BLOCK).contains(&len) {
-            self.stop(at, Damage::Corrupt(format!("invalid block length {len} (block type {id:#x})")));
-            return Ok(());
+            self.stop(
+                at,
+                Damage::Corrupt(format!("invalid block length {len} (block type {id:#x})")),
+            );
+            return Ok(false);
         }
-        if let Err(d) = self.read_body(len, 8) {
+        if let Err(d) = self.read_block(len) {
             self.stop(at, d);
-            return Ok(());
+            return Ok(false);
         }
         self.stats.blocks += 1;
         let kind = classify(id);
         match kind {
-            BlockKind::Ev { v2, flags, large } => self.on_event_block(v2, flags, large),
+            BlockKind::Ev { v2, flags, large } => return Ok(self.on_event_block(v2, flags, large)),
             BlockKind::Unknown => self.stats.unknown_blocks += 1,
             BlockKind::Shb => {
                 if self.check_shb().is_err() {
                     self.stop(at, Damage::Corrupt("invalid section header".into()));
-                    return Ok(());
+                    return Ok(false);
                 }
                 self.new_section();
             }
@@ -378,7 +466,7 @@ impl ScapReader {
                 self.on_metadata(kind);
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     /// A new section: state restarts as sysdig does for concatenated captures.
@@ -387,20 +475,20 @@ impl ScapReader {
             // Still in the first section's metadata (e.g. a second SHB right away).
         }
         self.stats.sections += 1;
-        self.stats.enters_without_exit += self.pending.values().filter(|p| p.live).count() as u64;
-        self.pending.clear();
+        self.stats.enters_without_exit += self.pending.clear();
         self.live.clear();
         self.section = Section::default();
         self.in_events = false;
     }
 
     fn on_metadata(&mut self, kind: BlockKind) {
-        let buf = std::mem::take(&mut self.buf);
+        let win = std::mem::take(&mut self.win);
+        let buf = &win[self.body.0..self.body.1];
         match kind {
-            BlockKind::Mi => self.section.machine = meta::parse_mi(&buf),
+            BlockKind::Mi => self.section.machine = meta::parse_mi(buf),
             BlockKind::Pl(v) => {
                 let first = self.section.processes.len();
-                if !meta::parse_pl(&buf, v, &mut self.section.processes) {
+                if !meta::parse_pl(buf, v, &mut self.section.processes) {
                     self.stats.malformed_metadata += 1;
                 }
                 for p in &self.section.processes[first..] {
@@ -410,7 +498,7 @@ impl ScapReader {
             BlockKind::Fdl(v) => {
                 let ips: Vec<IpAddr> = self.section.interfaces.iter().map(|i| i.addr).collect();
                 let first = self.section.fds.len();
-                if !meta::parse_fdl(&buf, v, &ips, &mut self.section.fds) {
+                if !meta::parse_fdl(buf, v, &ips, &mut self.section.fds) {
                     self.stats.malformed_metadata += 1;
                 }
                 for e in &self.section.fds[first..] {
@@ -424,17 +512,21 @@ impl ScapReader {
                     self.live.set_fd(pid, e.fd, k);
                 }
             }
-            BlockKind::Il(v) => meta::parse_il(&buf, v, &mut self.section.interfaces),
-            BlockKind::Ul(v) => meta::parse_ul(&buf, v, &mut self.section.users),
+            BlockKind::Il(v) => meta::parse_il(buf, v, &mut self.section.interfaces),
+            BlockKind::Ul(v) => meta::parse_ul(buf, v, &mut self.section.users),
             _ => {}
         }
-        self.buf = buf;
+        self.win = win;
     }
 
     /// Emits the section's process and fd tables as snapshot events.
     fn emit_snapshot(&mut self, ts: u64) {
         for p in &self.section.processes {
-            let exe = if p.exepath.is_empty() { p.exe.clone() } else { p.exepath.clone() };
+            let exe = if p.exepath.is_empty() {
+                p.exe.clone()
+            } else {
+                p.exepath.clone()
+            };
             self.queue.push_back(Event {
                 ts,
                 tid: p.tid,
@@ -456,27 +548,34 @@ impl ScapReader {
                 ts,
                 tid: f.tid,
                 pid,
-                kind: EventKind::FdSnapshot { fd: f.fd, target: f.target.clone() },
+                kind: EventKind::FdSnapshot {
+                    fd: f.fd,
+                    target: f.target.clone(),
+                },
             });
         }
     }
 
-    fn on_event_block(&mut self, v2: bool, has_flags: bool, large: bool) {
-        let buf = std::mem::take(&mut self.buf);
-        self.handle_event(&buf, v2, has_flags, large);
-        self.buf = buf;
+    fn on_event_block(&mut self, v2: bool, has_flags: bool, large: bool) -> bool {
+        let win = std::mem::take(&mut self.win);
+        let ev = self.handle_event(&win[self.body.0..self.body.1], v2, has_flags, large);
+        self.win = win;
+        ev
     }
 
-    fn handle_event(&mut self, payload: &[u8], v2: bool, has_flags: bool, large: bool) {
+    fn handle_event(&mut self, payload: &[u8], v2: bool, has_flags: bool, large: bool) -> bool {
         let prefix = if has_flags { 6 } else { 2 };
         let dump_flags = if has_flags && payload.len() >= 6 {
             u32::from_le_bytes(payload[2..6].try_into().expect("4"))
         } else {
             0
         };
-        let Some(ev) = payload.get(prefix..).and_then(|p| RawEvent::parse(p, v2, large)) else {
+        let Some(ev) = payload
+            .get(prefix..)
+            .and_then(|p| RawEvent::parse(p, v2, large))
+        else {
             self.stats.malformed_events += 1;
-            return;
+            return false;
         };
         if !self.in_events {
             self.in_events = true;
@@ -493,51 +592,46 @@ impl ScapReader {
         match m {
             Meaning::Unknown => {
                 self.stats.unknown_events += 1;
-                return;
+                return false;
             }
             Meaning::NotSyscall => {
                 self.stats.non_syscall_events += 1;
-                return;
+                return false;
             }
             Meaning::ProcExit => {
-                if et % 2 == 0 {
+                if et.is_multiple_of(2) {
                     let pid = self.live.pid_of(tid);
                     let status = decode::thread_exit(&ev, tid, &mut self.live);
-                    self.pending.remove(&ev.tid);
-                    self.queue.push_back(Event { ts: ev.ts, tid, pid, kind: EventKind::ThreadExit { status } });
+                    self.pending.forget(ev.tid);
+                    self.current = Event {
+                        ts: ev.ts,
+                        tid,
+                        pid,
+                        kind: EventKind::ThreadExit { status },
+                    };
+                    return true;
                 } else {
                     self.stats.unknown_events += 1;
                 }
-                return;
+                return false;
             }
             _ => {}
         }
-        if et % 2 == 0 {
-            let p = self.pending.entry(ev.tid).or_default();
-            if p.live {
+        if et.is_multiple_of(2) {
+            if self.pending.enter(ev.tid, et, v2, large, ev.bytes()) {
                 self.stats.enters_without_exit += 1;
             }
-            p.etype = et;
-            p.v2 = v2;
-            p.large = large;
-            p.live = true;
-            p.bytes.clear();
-            p.bytes.extend_from_slice(ev.bytes());
-            return;
+            return false;
         }
         // Exit: pair with the enter of the same thread.
-        let mut enter_bytes = None;
-        if let Some(p) = self.pending.get_mut(&ev.tid) {
-            if p.live && p.etype + 1 == et {
-                p.live = false;
-                enter_bytes = Some((std::mem::take(&mut p.bytes), p.v2, p.large));
-            } else if p.live {
-                // Another syscall's enter: sysdig would pair wrongly; we drop it.
-                p.live = false;
-                self.stats.enters_without_exit += 1;
-            }
+        // Another syscall's live enter is dropped (sysdig would mis-pair it).
+        let (enter_bytes, dropped) = self.pending.take(ev.tid, et);
+        if dropped {
+            self.stats.enters_without_exit += 1;
         }
-        let enter = enter_bytes.as_ref().and_then(|(b, v2, large)| RawEvent::parse(b, *v2, *large));
+        let enter = enter_bytes
+            .as_ref()
+            .and_then(|e| RawEvent::parse(&e.bytes, e.v2, e.large));
         if enter.is_none() {
             self.stats.exits_without_enter += 1;
         }
@@ -553,17 +647,28 @@ impl ScapReader {
             _ => SyscallKind::Other(OTHER_EVENT_BASE + enter_type as u32),
         };
         let pid = self.live.pid_of(tid);
-        let sc = decode::build_syscall(kind, enter.as_ref(), &ev, tid, pid, tracer_flag, &self.live);
-        self.live.apply(&sc, pid);
-        // The clone child / execve may have taught us the pid of this very thread.
-        decode::learn_ids(kind, &ev, tid, &mut self.live);
-        let pid = self.live.pid_of(tid);
-        self.queue.push_back(Event { ts: ev.ts, tid, pid, kind: EventKind::Syscall(sc) });
-        if let Some((b, _, _)) = enter_bytes {
-            if let Some(p) = self.pending.get_mut(&ev.tid) {
-                p.bytes = b;
-            }
+        let cur = &mut self.current;
+        if !matches!(cur.kind, EventKind::Syscall(_)) {
+            cur.kind = EventKind::Syscall(tracer_core::event::Syscall::new(kind, 0, 0));
         }
+        let EventKind::Syscall(sc) = &mut cur.kind else {
+            unreachable!("just set")
+        };
+        decode::build_syscall(sc, kind, enter.as_ref(), &ev, pid, tracer_flag, &self.live);
+        self.live.apply(sc, pid);
+        // The clone child / execve may have taught us the pid of this very thread.
+        let pid = if decode::learn_ids(kind, &ev, tid, &mut self.live) {
+            self.live.pid_of(tid)
+        } else {
+            pid
+        };
+        cur.ts = ev.ts;
+        cur.tid = tid;
+        cur.pid = pid;
+        if let Some(e) = enter_bytes {
+            self.pending.give_back(ev.tid, e.bytes);
+        }
+        true
     }
 }
 
@@ -577,7 +682,9 @@ impl Iterator for ScapReader {
 
 /// The sysdig name and direction (`true` = enter) of an event type id.
 pub fn event_type_name(etype: u16) -> Option<(&'static str, bool)> {
-    crate::evtable::EVENT_TABLE.get(etype as usize).map(|e| (e.name, etype % 2 == 0))
+    crate::evtable::EVENT_TABLE
+        .get(etype as usize)
+        .map(|e| (e.name, etype.is_multiple_of(2)))
 }
 
 #[cfg(test)]

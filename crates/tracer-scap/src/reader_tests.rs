@@ -135,7 +135,16 @@ fn pl_entry(v: u8, tid: i64, pid: i64) -> Vec<u8> {
 
 #[test]
 fn every_process_list_version_is_read() {
-    let ids = [(1, 0x202), (2, 0x207), (3, 0x209), (4, 0x210), (5, 0x211), (6, 0x212), (7, 0x213), (8, 0x214)];
+    let ids = [
+        (1, 0x202),
+        (2, 0x207),
+        (3, 0x209),
+        (4, 0x210),
+        (5, 0x211),
+        (6, 0x212),
+        (7, 0x213),
+        (8, 0x214),
+    ];
     for (v, id) in ids {
         let mut f = shb();
         let mut p = pl_entry(v, 7, 7);
@@ -144,7 +153,9 @@ fn every_process_list_version_is_read() {
         f.extend(write_pair(100));
         let (evs, r) = read(f);
         assert_eq!(r.processes().len(), 2, "PL v{v}");
-        let EventKind::ThreadInfo(t) = &evs[1].kind else { panic!("v{v}: {:?}", evs[1]) };
+        let EventKind::ThreadInfo(t) = &evs[1].kind else {
+            panic!("v{v}: {:?}", evs[1])
+        };
         assert_eq!((t.tid, t.pid, t.comm.as_str()), (8, 7, "app"), "v{v}");
         assert_eq!(t.args, vec!["a".to_string(), "b".into()]);
         assert_eq!(t.exe, if v >= 7 { "/bin/app" } else { "app" });
@@ -164,7 +175,10 @@ fn legacy_ids_and_v1_blocks() {
     fdl.extend(str16("/dev/null"));
     f.extend(block(0x8001_ABCD, &fdl));
     // EV v1 (legacy id): write enter + exit without nparams.
-    for (ts, et, params) in [(100u64, 8u16, vec![i64b(4), u32b(9)]), (105, 9, vec![i64b(9), b">:t:a::\0x".to_vec()])] {
+    for (ts, et, params) in [
+        (100u64, 8u16, vec![i64b(4), u32b(9)]),
+        (105, 9, vec![i64b(9), b">:t:a::\0x".to_vec()]),
+    ] {
         let refs: Vec<&[u8]> = params.iter().map(|p| p.as_slice()).collect();
         let mut p = vec![0, 0];
         p.extend(event(ts, 7, et, &refs, false, false));
@@ -201,7 +215,10 @@ fn evf_v1_and_large_blocks() {
     assert_eq!(s.len(), 2);
     assert!(s[0].null_dev, "EVF tracer flag");
     assert_eq!(s[0].data.as_deref(), Some(&b">:t:a::"[..]));
-    assert_eq!((s[1].kind, s[1].res, s[1].fd, s[1].data.is_none()), (SyscallKind::Read, 100, 5, true));
+    assert_eq!(
+        (s[1].kind, s[1].res, s[1].fd, s[1].data.is_none()),
+        (SyscallKind::Read, 100, 5, true)
+    );
     assert_eq!(r.stats().tracer_flagged, 1);
 }
 
@@ -220,7 +237,10 @@ fn shb_options_unknown_blocks_and_unknown_events_are_skipped() {
     let (evs, r) = read(f);
     assert_eq!(syscalls(&evs).len(), 1);
     let st = r.stats();
-    assert_eq!((st.unknown_blocks, st.unknown_events, st.non_syscall_events), (1, 2, 1));
+    assert_eq!(
+        (st.unknown_blocks, st.unknown_events, st.non_syscall_events),
+        (1, 2, 1)
+    );
     assert!(r.warnings().is_empty());
 }
 
@@ -267,10 +287,32 @@ fn unpaired_and_interleaved_events() {
 fn open_events_decide_payload_retention_and_flags() {
     let mut f = shb();
     // openat (current, 306/307): /dev/null as fd 3, O_WRONLY = PPM 2.
-    f.extend(ev2(10, 7, 306, &[&i64b(-100), b"/dev/null\0", &u32b(2), &u32b(0)]));
-    f.extend(ev2(11, 7, 307, &[&i64b(3), &i64b(-100), b"/dev/null\0", &u32b(2), &u32b(0), &u32b(0)]));
+    f.extend(ev2(
+        10,
+        7,
+        306,
+        &[&i64b(-100), b"/dev/null\0", &u32b(2), &u32b(0)],
+    ));
+    f.extend(ev2(
+        11,
+        7,
+        307,
+        &[
+            &i64b(3),
+            &i64b(-100),
+            b"/dev/null\0",
+            &u32b(2),
+            &u32b(0),
+            &u32b(0),
+        ],
+    ));
     // old openat (102/103): params on the enter only; a regular file as fd 4.
-    f.extend(ev2(20, 7, 102, &[&i64b(-100), b"/tmp/x\0", &u32b(6), &u32b(0o644)]));
+    f.extend(ev2(
+        20,
+        7,
+        102,
+        &[&i64b(-100), b"/tmp/x\0", &u32b(6), &u32b(0o644)],
+    ));
     f.extend(ev2(21, 7, 103, &[&i64b(4)]));
     for (ts, fd) in [(30u64, 3i64), (40, 4)] {
         f.extend(ev2(ts, 7, 8, &[&i64b(fd), &u32b(3)]));
@@ -285,11 +327,21 @@ fn open_events_decide_payload_retention_and_flags() {
     let s = syscalls(&evs);
     assert_eq!(
         s[0].detail,
-        SyscallDetail::Open { path: "/dev/null".into(), dirfd: Some(-100), flags: 1, mode: 0 }
+        SyscallDetail::Open {
+            path: "/dev/null".into(),
+            dirfd: Some(-100),
+            flags: 1,
+            mode: 0
+        }
     );
     assert_eq!(
         s[1].detail,
-        SyscallDetail::Open { path: "/tmp/x".into(), dirfd: Some(-100), flags: 0o101, mode: 0o644 }
+        SyscallDetail::Open {
+            path: "/tmp/x".into(),
+            dirfd: Some(-100),
+            flags: 0o101,
+            mode: 0o644
+        }
     );
     assert_eq!(s[2].data.as_deref(), Some(&b"abc"[..]));
     assert_eq!(s[3].data, None);
@@ -311,8 +363,17 @@ fn damaged_tails_give_a_warning_with_the_offset() {
     let (evs, r) = read(f);
     assert_eq!(syscalls(&evs).len(), 1);
     assert_eq!(r.warnings()[0].offset, good_len);
-    assert!(r.warnings()[0].to_string().contains("wrong block total length"), "{}", r.warnings()[0]);
-    assert!(matches!(evs.last().unwrap().kind, EventKind::Lost { count: 0 }));
+    assert!(
+        r.warnings()[0]
+            .to_string()
+            .contains("wrong block total length"),
+        "{}",
+        r.warnings()[0]
+    );
+    assert!(matches!(
+        evs.last().unwrap().kind,
+        EventKind::Lost { count: 0 }
+    ));
     // Length below the minimum.
     let mut f = good.clone();
     f.extend([0x16, 0x02, 0, 0, 4, 0, 0, 0]);
@@ -350,11 +411,20 @@ fn gzip_files_and_truncated_gzip() {
 
 #[test]
 fn not_a_capture() {
-    assert!(matches!(ScapReader::from_reader(Cursor::new(Vec::new())), Err(ScapError::TooShort(0))));
-    assert!(matches!(ScapReader::from_reader(Cursor::new(vec![1u8; 64])), Err(ScapError::NotScap(_))));
+    assert!(matches!(
+        ScapReader::from_reader(Cursor::new(Vec::new())),
+        Err(ScapError::TooShort(0))
+    ));
+    assert!(matches!(
+        ScapReader::from_reader(Cursor::new(vec![1u8; 64])),
+        Err(ScapError::NotScap(_))
+    ));
     let mut swapped = shb();
     swapped[8..12].copy_from_slice(&SHB_MAGIC.to_be_bytes());
-    assert!(matches!(ScapReader::from_reader(Cursor::new(swapped)), Err(ScapError::BadMagic(_))));
+    assert!(matches!(
+        ScapReader::from_reader(Cursor::new(swapped)),
+        Err(ScapError::BadMagic(_))
+    ));
     let mut v2 = shb();
     v2[12] = 2;
     assert!(matches!(
@@ -368,16 +438,49 @@ fn clone_and_execve_teach_pids() {
     let mut f = shb();
     f.extend(block(0x211, &pl_entry(5, 7, 7)));
     // clone exit of the parent with CLONE_THREAD (PPM 1<<13): child 8 in process 7.
-    let mut params: Vec<Vec<u8>> = vec![i64b(8), b"app\0".to_vec(), vec![], i64b(7), i64b(7), i64b(1), b"/\0".to_vec(), i64b(0)];
-    params.extend([i64b(0), i64b(0), u32b(0), u32b(0), u32b(0), b"app\0".to_vec(), vec![], u32b(1 << 13), u32b(0), u32b(0), i64b(7), i64b(7)]);
+    let mut params: Vec<Vec<u8>> = vec![
+        i64b(8),
+        b"app\0".to_vec(),
+        vec![],
+        i64b(7),
+        i64b(7),
+        i64b(1),
+        b"/\0".to_vec(),
+        i64b(0),
+    ];
+    params.extend([
+        i64b(0),
+        i64b(0),
+        u32b(0),
+        u32b(0),
+        u32b(0),
+        b"app\0".to_vec(),
+        vec![],
+        u32b(1 << 13),
+        u32b(0),
+        u32b(0),
+        i64b(7),
+        i64b(7),
+    ]);
     let refs: Vec<&[u8]> = params.iter().map(|p| p.as_slice()).collect();
     f.extend(ev2(10, 7, 222, &[]));
     f.extend(ev2(11, 7, 223, &refs));
     f.extend(ev2(20, 8, 6, &[&i64b(0), &u32b(1)]));
     f.extend(ev2(21, 8, 7, &[&i64b(1), b"x"]));
     let (evs, _) = read(f);
-    let s: Vec<&Event> = evs.iter().filter(|e| matches!(e.kind, EventKind::Syscall(_))).collect();
-    let EventKind::Syscall(c) = &s[0].kind else { unreachable!() };
-    assert_eq!(c.detail, SyscallDetail::Clone { flags: crate::flags::CLONE_THREAD, child_pid: 7 });
+    let s: Vec<&Event> = evs
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Syscall(_)))
+        .collect();
+    let EventKind::Syscall(c) = &s[0].kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        c.detail,
+        SyscallDetail::Clone {
+            flags: crate::flags::CLONE_THREAD,
+            child_pid: 7
+        }
+    );
     assert_eq!((s[1].tid, s[1].pid), (8, 7));
 }

@@ -9,7 +9,9 @@
 
 use std::net::SocketAddr;
 
-use tracer_core::event::{Event, EventKind, FdTarget, L4Proto, Syscall, SyscallDetail, SyscallKind, ThreadInfo};
+use tracer_core::event::{
+    Event, EventKind, FdTarget, L4Proto, Syscall, SyscallDetail, SyscallKind, ThreadInfo,
+};
 
 /// Size and start of a synthetic workload.
 #[derive(Debug, Clone, Copy)]
@@ -22,13 +24,17 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        SynthConfig { iterations: 3, start_ts: 1_700_000_000_000_000_000 }
+        SynthConfig {
+            iterations: 3,
+            start_ts: 1_700_000_000_000_000_000,
+        }
     }
 }
 
 /// Linux flags used by the workload.
 const O_WRONLY_CREAT_TRUNC: u32 = 0o1101;
-const CLONE_THREAD_FLAGS: u64 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x100000 | 0x200000;
+const CLONE_THREAD_FLAGS: u64 =
+    0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000 | 0x80000 | 0x100000 | 0x200000;
 
 struct Gen<F: FnMut(Event)> {
     sink: F,
@@ -37,7 +43,12 @@ struct Gen<F: FnMut(Event)> {
 
 impl<F: FnMut(Event)> Gen<F> {
     fn sc(&mut self, tid: i64, pid: i64, sc: Syscall) {
-        (self.sink)(Event { ts: sc.enter_ts + 500, tid, pid, kind: EventKind::Syscall(sc) });
+        (self.sink)(Event {
+            ts: sc.enter_ts + 500,
+            tid,
+            pid,
+            kind: EventKind::Syscall(sc),
+        });
     }
     /// Next syscall base with 500 ns latency, 1 µs apart.
     fn base(&mut self, kind: SyscallKind, res: i64) -> Syscall {
@@ -71,16 +82,48 @@ fn addr(s: &str) -> Option<SocketAddr> {
 
 /// Generates the workload, in time order, into `sink`.
 pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
-    let mut g = Gen { sink, t: cfg.start_ts };
+    let mut g = Gen {
+        sink,
+        t: cfg.start_ts,
+    };
     let ts0 = cfg.start_ts + 1000; // the first syscall's enter: the capture's first event
     let threads = [
-        (1000, 1000, 1, "api", "/usr/bin/api", vec!["--port".to_string(), "80".into()], "/srv"),
-        (1001, 1000, 1000, "api", "/usr/bin/api", vec!["--port".to_string(), "80".into()], "/srv"),
+        (
+            1000,
+            1000,
+            1,
+            "api",
+            "/usr/bin/api",
+            vec!["--port".to_string(), "80".into()],
+            "/srv",
+        ),
+        (
+            1001,
+            1000,
+            1000,
+            "api",
+            "/usr/bin/api",
+            vec!["--port".to_string(), "80".into()],
+            "/srv",
+        ),
         (2000, 2000, 1, "server", "/usr/sbin/server", vec![], "/"),
     ];
     for (tid, pid, ptid, comm, exe, args, cwd) in threads {
-        let info = ThreadInfo { tid, pid, ptid, comm: comm.into(), exe: exe.into(), args, cwd: cwd.into() };
-        (g.sink)(Event { ts: ts0, tid, pid, kind: EventKind::ThreadInfo(info) });
+        let info = ThreadInfo {
+            tid,
+            pid,
+            ptid,
+            comm: comm.into(),
+            exe: exe.into(),
+            args,
+            cwd: cwd.into(),
+        };
+        (g.sink)(Event {
+            ts: ts0,
+            tid,
+            pid,
+            kind: EventKind::ThreadInfo(info),
+        });
     }
     let fds = [
         (1000, 1000, 3, FdTarget::File("/dev/null".into())),
@@ -101,11 +144,21 @@ pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
             2000,
             2000,
             6,
-            FdTarget::Inet { proto: L4Proto::Tcp, local: addr("10.0.0.1:8080"), remote: None, server: true },
+            FdTarget::Inet {
+                proto: L4Proto::Tcp,
+                local: addr("10.0.0.1:8080"),
+                remote: None,
+                server: true,
+            },
         ),
     ];
     for (tid, pid, fd, target) in fds {
-        (g.sink)(Event { ts: ts0, tid, pid, kind: EventKind::FdSnapshot { fd, target } });
+        (g.sink)(Event {
+            ts: ts0,
+            tid,
+            pid,
+            kind: EventKind::FdSnapshot { fd, target },
+        });
     }
     use SyscallKind::*;
     for i in 0..cfg.iterations {
@@ -117,7 +170,12 @@ pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
         g.io(1000, 1000, Recvfrom, 5, 2000, 1500);
         g.marker(1000, 1000, 3, "<:t:request.db::", false);
         let mut o = g.base(Openat, 7);
-        o.detail = SyscallDetail::Open { path: "/tmp/out.bin".into(), dirfd: Some(-100), flags: O_WRONLY_CREAT_TRUNC, mode: 0o644 };
+        o.detail = SyscallDetail::Open {
+            path: "/tmp/out.bin".into(),
+            dirfd: Some(-100),
+            flags: O_WRONLY_CREAT_TRUNC,
+            mode: 0o644,
+        };
         g.sc(1000, 1000, o);
         g.io(1000, 1000, Write, 7, 1000, 1000);
         g.close(1000, 1000, 7);
@@ -132,7 +190,10 @@ pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
         a.detail = SyscallDetail::Sock {
             proto: L4Proto::Tcp,
             local: addr("10.0.0.1:8080"),
-            remote: Some(SocketAddr::new([192, 168, 1, 5].into(), 50000 + (i % 1000) as u16)),
+            remote: Some(SocketAddr::new(
+                [192, 168, 1, 5].into(),
+                50000 + (i % 1000) as u16,
+            )),
             unix_path: None,
         };
         g.sc(2000, 2000, a);
@@ -151,7 +212,10 @@ pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
 fn lifecycle<F: FnMut(Event)>(g: &mut Gen<F>) {
     use SyscallKind::*;
     let mut c = g.base(Clone, 3000);
-    c.detail = SyscallDetail::Clone { flags: 0, child_pid: 3000 };
+    c.detail = SyscallDetail::Clone {
+        flags: 0,
+        child_pid: 3000,
+    };
     g.sc(1000, 1000, c);
     let mut e = g.base(Execve, 0);
     e.detail = SyscallDetail::Execve {
@@ -161,28 +225,55 @@ fn lifecycle<F: FnMut(Event)>(g: &mut Gen<F>) {
     g.sc(3000, 3000, e);
     g.io(3000, 3000, Write, 4, 100, 100);
     g.t += 1000;
-    (g.sink)(Event { ts: g.t, tid: 3000, pid: 3000, kind: EventKind::ThreadExit { status: 0 } });
+    (g.sink)(Event {
+        ts: g.t,
+        tid: 3000,
+        pid: 3000,
+        kind: EventKind::ThreadExit { status: 0 },
+    });
     let mut c = g.base(Clone, 1002);
-    c.detail = SyscallDetail::Clone { flags: CLONE_THREAD_FLAGS, child_pid: 1000 };
+    c.detail = SyscallDetail::Clone {
+        flags: CLONE_THREAD_FLAGS,
+        child_pid: 1000,
+    };
     g.sc(1000, 1000, c);
     let mut s = g.base(Socket, 11);
-    s.detail = SyscallDetail::Socket { domain: 2, sock_type: 2, protocol: 0 };
+    s.detail = SyscallDetail::Socket {
+        domain: 2,
+        sock_type: 2,
+        protocol: 0,
+    };
     g.sc(1002, 1000, s);
     let mut c = g.base(Connect, 0);
     c.fd = 11;
-    c.detail = SyscallDetail::Sock { proto: L4Proto::Udp, local: addr("10.0.0.1:5353"), remote: addr("10.0.0.53:53"), unix_path: None };
+    c.detail = SyscallDetail::Sock {
+        proto: L4Proto::Udp,
+        local: addr("10.0.0.1:5353"),
+        remote: addr("10.0.0.53:53"),
+        unix_path: None,
+    };
     g.sc(1002, 1000, c);
     g.marker(1002, 1000, 3, ">:t:dns:q=example.org:", false);
     g.io(1002, 1000, Sendto, 11, 40, 40);
     let mut r = g.base(Recvfrom, 120);
     r.fd = 11;
     r.size = 512;
-    r.detail = SyscallDetail::Sock { proto: L4Proto::Udp, local: addr("10.0.0.1:5353"), remote: addr("10.0.0.53:53"), unix_path: None };
+    r.detail = SyscallDetail::Sock {
+        proto: L4Proto::Udp,
+        local: addr("10.0.0.1:5353"),
+        remote: addr("10.0.0.53:53"),
+        unix_path: None,
+    };
     g.sc(1002, 1000, r);
     g.marker(1002, 1000, 3, "<:t:dns::", false);
     g.close(1002, 1000, 11);
     g.t += 1000;
-    (g.sink)(Event { ts: g.t, tid: 1002, pid: 1000, kind: EventKind::ThreadExit { status: 0 } });
+    (g.sink)(Event {
+        ts: g.t,
+        tid: 1002,
+        pid: 1000,
+        kind: EventKind::ThreadExit { status: 0 },
+    });
 }
 
 /// The workload as a vector.

@@ -7,9 +7,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallDetail, SyscallKind, ThreadInfo};
+use tracer_core::event::{
+    Event, EventKind, FdTarget, Syscall, SyscallDetail, SyscallKind, ThreadInfo,
+};
 
-use crate::block::{BlockBuf, DF_TRACER, EVF_V2, EV_V2, FDL_V2, MAX_EVENT_PAYLOAD, PL_V9, SHB, SHB_MAGIC};
+use crate::block::{
+    BlockBuf, DF_TRACER, EVF_V2, EV_V2, FDL_V2, MAX_EVENT_PAYLOAD, PL_V9, SHB, SHB_MAGIC,
+};
 use crate::decode::{file_kind, FdKind, Live};
 use crate::evtable::EVENT_TABLE;
 use crate::flags;
@@ -128,7 +132,9 @@ pub struct ScapWriter<W: Write = File> {
 
 impl<W: Write> std::fmt::Debug for ScapWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScapWriter").field("stats", &self.stats).finish_non_exhaustive()
+        f.debug_struct("ScapWriter")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,7 +142,12 @@ impl ScapWriter<File> {
     /// Creates (or truncates) `path` with mode 0600 and writes the section header.
     pub fn create(path: impl AsRef<Path>, opts: WriterOptions) -> std::io::Result<Self> {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         Ok(Self::new(f, opts))
     }
@@ -241,7 +252,9 @@ impl<W: Write> ScapWriter<W> {
 
     /// Writes the buffered whole blocks to the sink.
     pub fn flush(&mut self) -> std::io::Result<()> {
-        let Some(out) = self.out.as_mut() else { return Ok(()) };
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
         if !self.pending.buf.is_empty() {
             out.write_all(&self.pending.buf)?;
             self.stats.bytes += self.pending.buf.len() as u64;
@@ -275,19 +288,34 @@ impl<W: Write> ScapWriter<W> {
             hostname: self.opts.hostname.clone(),
         };
         meta::encode_mi(&mut self.pending, &mi);
-        let mut ifs = vec![Interface { name: "lo".into(), addr: IpAddr::from([127, 0, 0, 1]) }];
+        let mut ifs = vec![Interface {
+            name: "lo".into(),
+            addr: IpAddr::from([127, 0, 0, 1]),
+        }];
         ifs.extend(self.opts.interfaces.iter().cloned());
         for (_, _, _, t) in &self.snap_fds {
             if let FdTarget::Inet { local: Some(a), .. } = t {
                 if !ifs.iter().any(|i| i.addr == a.ip()) {
-                    ifs.push(Interface { name: "eth0".into(), addr: a.ip() });
+                    ifs.push(Interface {
+                        name: "eth0".into(),
+                        addr: a.ip(),
+                    });
                 }
             }
         }
         meta::encode_il(&mut self.pending, &ifs);
         let users = [
-            UserEntry::User { uid: 0, gid: 0, name: "root".into(), home: "/root".into(), shell: "/bin/sh".into() },
-            UserEntry::Group { gid: 0, name: "root".into() },
+            UserEntry::User {
+                uid: 0,
+                gid: 0,
+                name: "root".into(),
+                home: "/root".into(),
+                shell: "/bin/sh".into(),
+            },
+            UserEntry::Group {
+                gid: 0,
+                name: "root".into(),
+            },
         ];
         meta::encode_ul(&mut self.pending, &users);
         self.stats.blocks += 3;
@@ -295,7 +323,14 @@ impl<W: Write> ScapWriter<W> {
         let mut procs: Vec<ProcessEntry> = self.snap_threads.iter().map(process_entry).collect();
         for (tid, pid, _, _) in &self.snap_fds {
             if !procs.iter().any(|p| p.tid == *tid) {
-                procs.push(ProcessEntry { tid: *tid, pid: *pid, vtid: *tid, vpid: *pid, fdlimit: 1024, ..Default::default() });
+                procs.push(ProcessEntry {
+                    tid: *tid,
+                    pid: *pid,
+                    vtid: *tid,
+                    vpid: *pid,
+                    fdlimit: 1024,
+                    ..Default::default()
+                });
             }
         }
         if !procs.is_empty() {
@@ -319,7 +354,11 @@ impl<W: Write> ScapWriter<W> {
             self.pending.u64(tid as u64);
             for (t, _, fd, target) in &fds {
                 if *t == tid {
-                    let flags = if matches!(target, FdTarget::File(n) if n == "/dev/null") { 1 } else { 2 };
+                    let flags = if matches!(target, FdTarget::File(n) if n == "/dev/null") {
+                        1
+                    } else {
+                        2
+                    };
                     meta::encode_fd_entry(&mut self.pending, *fd, target, flags);
                 }
             }
@@ -443,14 +482,27 @@ impl<W: Write> ScapWriter<W> {
         }
         let t = self.threads.get(&tid).cloned().unwrap_or_default();
         let open = match &sc.detail {
-            SyscallDetail::Open { path, dirfd, flags, mode } => {
-                Some((path.as_str(), dirfd.unwrap_or(-100), flags::open_flags_to_ppm(*flags), *mode))
-            }
+            SyscallDetail::Open {
+                path,
+                dirfd,
+                flags,
+                mode,
+            } => Some((
+                path.as_str(),
+                dirfd.unwrap_or(-100),
+                flags::open_flags_to_ppm(*flags),
+                *mode,
+            )),
             _ => None,
         };
         let inbound = matches!(sc.kind, Accept | Accept4 | Recvfrom | Recvmsg);
         let sock = match &sc.detail {
-            SyscallDetail::Sock { local, remote, unix_path, .. } => Some((*local, *remote, unix_path.as_deref())),
+            SyscallDetail::Sock {
+                local,
+                remote,
+                unix_path,
+                ..
+            } => Some((*local, *remote, unix_path.as_deref())),
             _ => None,
         };
         let tuple = |sock: Option<SockParts<'a>>| tuple_val(sock, inbound);
@@ -460,30 +512,44 @@ impl<W: Write> ScapWriter<W> {
         };
         // Enter event.
         let detail = &sc.detail;
-        let sock_e = if matches!(sc.kind, Sendto | Sendmsg) { sock } else { None };
-        self.emit_event(None, enter_ts, tid, enter_type, |_, name| match (name, detail) {
-            ("fd" | "out_fd", _) => Val::Int(sc_fd),
-            ("size", _) => Val::Int(sc.size as i64),
-            ("in_fd", SyscallDetail::Sendfile { in_fd }) => Val::Int(*in_fd),
-            ("name", _) => open.map_or(Val::Default, |o| Val::Str(o.0)),
-            ("dirfd", _) => open.map_or(Val::Default, |o| Val::Int(o.1)),
-            ("flags", _) => open.map_or(Val::Default, |o| Val::Int(o.2 as i64)),
-            ("mode", _) => open.map_or(Val::Default, |o| Val::Int(o.3 as i64)),
-            ("domain", SyscallDetail::Socket { domain, .. }) => Val::Int(*domain as i64),
-            ("type", SyscallDetail::Socket { sock_type, .. }) => Val::Int(*sock_type as i64),
-            ("proto", SyscallDetail::Socket { protocol, .. }) => Val::Int(*protocol as i64),
-            ("addr", SyscallDetail::Sock { remote: Some(r), .. }) => Val::Addr(*r),
-            ("tuple", _) => tuple(sock_e),
-            ("filename", SyscallDetail::Execve { filename, .. }) => Val::Str(filename),
-            ("cmd", _) => Val::Int(1), // PPM_FCNTL_F_DUPFD
-            ("nativeID", _) => Val::Int(native),
-            _ => Val::Default,
+        let sock_e = if matches!(sc.kind, Sendto | Sendmsg) {
+            sock
+        } else {
+            None
+        };
+        self.emit_event(None, enter_ts, tid, enter_type, |_, name| {
+            match (name, detail) {
+                ("fd" | "out_fd", _) => Val::Int(sc_fd),
+                ("size", _) => Val::Int(sc.size as i64),
+                ("in_fd", SyscallDetail::Sendfile { in_fd }) => Val::Int(*in_fd),
+                ("name", _) => open.map_or(Val::Default, |o| Val::Str(o.0)),
+                ("dirfd", _) => open.map_or(Val::Default, |o| Val::Int(o.1)),
+                ("flags", _) => open.map_or(Val::Default, |o| Val::Int(o.2 as i64)),
+                ("mode", _) => open.map_or(Val::Default, |o| Val::Int(o.3 as i64)),
+                ("domain", SyscallDetail::Socket { domain, .. }) => Val::Int(*domain as i64),
+                ("type", SyscallDetail::Socket { sock_type, .. }) => Val::Int(*sock_type as i64),
+                ("proto", SyscallDetail::Socket { protocol, .. }) => Val::Int(*protocol as i64),
+                (
+                    "addr",
+                    SyscallDetail::Sock {
+                        remote: Some(r), ..
+                    },
+                ) => Val::Addr(*r),
+                ("tuple", _) => tuple(sock_e),
+                ("filename", SyscallDetail::Execve { filename, .. }) => Val::Str(filename),
+                ("cmd", _) => Val::Int(1), // PPM_FCNTL_F_DUPFD
+                ("nativeID", _) => Val::Int(native),
+                _ => Val::Default,
+            }
         });
         // Exit event.
         let (exe, args) = match detail {
-            SyscallDetail::Execve { filename, argv } => {
-                (argv.first().map_or(filename.as_str(), |s| s.as_str()).to_string(), argv.iter().skip(1).cloned().collect())
-            }
+            SyscallDetail::Execve { filename, argv } => (
+                argv.first()
+                    .map_or(filename.as_str(), |s| s.as_str())
+                    .to_string(),
+                argv.iter().skip(1).cloned().collect(),
+            ),
             _ => (t.exe.clone(), t.args.clone()),
         };
         let comm = match detail {
@@ -495,37 +561,43 @@ impl<W: Write> ScapWriter<W> {
         };
         let args_b = meta::join_nul(&args);
         let args_b = &args_b[..args_b.len().min(4096)];
-        let sock_x = if matches!(sc.kind, Sendto | Sendmsg) { None } else { sock };
+        let sock_x = if matches!(sc.kind, Sendto | Sendmsg) {
+            None
+        } else {
+            sock
+        };
         let clone_flags = match detail {
             SyscallDetail::Clone { flags, .. } => flags::clone_flags_to_ppm(*flags) as i64,
             _ => 0,
         };
         let is_clone = matches!(sc.kind, Clone | Clone3 | Fork | Vfork);
         let dump = flag.then_some(DF_TRACER);
-        self.emit_event(dump, ev.ts, tid, enter_type + 1, |i, name| match (i, name, detail) {
-            (0, ..) => Val::Int(sc.res),
-            (_, "data", _) => Val::Bytes(data),
-            (_, "size", _) => Val::Int(sc.size as i64),
-            (_, "tuple", _) => tuple(sock_x),
-            (_, "addr", SyscallDetail::Sock { local: Some(l), .. }) => Val::Addr(*l),
-            (_, "name", _) => open.map_or(Val::Default, |o| Val::Str(o.0)),
-            (_, "dirfd", _) => open.map_or(Val::Default, |o| Val::Int(o.1)),
-            (_, "flags", _) if is_clone => Val::Int(clone_flags),
-            (_, "flags", _) => open.map_or(Val::Default, |o| Val::Int(o.2 as i64)),
-            (_, "mode", _) => open.map_or(Val::Default, |o| Val::Int(o.3 as i64)),
-            (_, "fd1", SyscallDetail::Pipe { read_fd, .. }) => Val::Int(*read_fd),
-            (_, "fd2", SyscallDetail::Pipe { write_fd, .. }) => Val::Int(*write_fd),
-            (_, "exe", _) => Val::Str(&exe),
-            (_, "args", _) => Val::Bytes(args_b),
-            (_, "tid" | "vtid", _) => Val::Int(tid),
-            (_, "pid" | "vpid" | "pgid", _) => Val::Int(pid),
-            (_, "ptid", _) => Val::Int(t.ptid),
-            (_, "cwd", _) => Val::Str(&t.cwd),
-            (_, "fdlimit", _) => Val::Int(1024),
-            (_, "comm", _) => Val::Str(&comm),
-            (_, "loginuid", _) => Val::Int(u32::MAX as i64),
-            (_, "queuemax", _) => Val::Int(128),
-            _ => Val::Default,
+        self.emit_event(dump, ev.ts, tid, enter_type + 1, |i, name| {
+            match (i, name, detail) {
+                (0, ..) => Val::Int(sc.res),
+                (_, "data", _) => Val::Bytes(data),
+                (_, "size", _) => Val::Int(sc.size as i64),
+                (_, "tuple", _) => tuple(sock_x),
+                (_, "addr", SyscallDetail::Sock { local: Some(l), .. }) => Val::Addr(*l),
+                (_, "name", _) => open.map_or(Val::Default, |o| Val::Str(o.0)),
+                (_, "dirfd", _) => open.map_or(Val::Default, |o| Val::Int(o.1)),
+                (_, "flags", _) if is_clone => Val::Int(clone_flags),
+                (_, "flags", _) => open.map_or(Val::Default, |o| Val::Int(o.2 as i64)),
+                (_, "mode", _) => open.map_or(Val::Default, |o| Val::Int(o.3 as i64)),
+                (_, "fd1", SyscallDetail::Pipe { read_fd, .. }) => Val::Int(*read_fd),
+                (_, "fd2", SyscallDetail::Pipe { write_fd, .. }) => Val::Int(*write_fd),
+                (_, "exe", _) => Val::Str(&exe),
+                (_, "args", _) => Val::Bytes(args_b),
+                (_, "tid" | "vtid", _) => Val::Int(tid),
+                (_, "pid" | "vpid" | "pgid", _) => Val::Int(pid),
+                (_, "ptid", _) => Val::Int(t.ptid),
+                (_, "cwd", _) => Val::Str(&t.cwd),
+                (_, "fdlimit", _) => Val::Int(1024),
+                (_, "comm", _) => Val::Str(&comm),
+                (_, "loginuid", _) => Val::Int(u32::MAX as i64),
+                (_, "queuemax", _) => Val::Int(128),
+                _ => Val::Default,
+            }
         });
         // Bookkeeping after the syscall.
         self.live.apply(sc, pid);
@@ -568,7 +640,13 @@ fn tuple_val(sock: Option<SockParts<'_>>, inbound: bool) -> Val<'_> {
 }
 
 fn thread_meta(t: &ThreadInfo) -> ThreadMeta {
-    ThreadMeta { ptid: t.ptid, comm: t.comm.clone(), exe: t.exe.clone(), args: t.args.clone(), cwd: t.cwd.clone() }
+    ThreadMeta {
+        ptid: t.ptid,
+        comm: t.comm.clone(),
+        exe: t.exe.clone(),
+        args: t.args.clone(),
+        cwd: t.cwd.clone(),
+    }
 }
 
 fn process_entry(t: &ThreadInfo) -> ProcessEntry {
@@ -584,7 +662,11 @@ fn process_entry(t: &ThreadInfo) -> ProcessEntry {
         fdlimit: 1024,
         // Threads other than the main one share the process's fd table in sysdig
         // only with CLONE_FILES (plus the usual thread flags) in their PL entry.
-        flags: if t.tid != t.pid { PPM_CL_THREAD_FLAGS } else { 0 },
+        flags: if t.tid != t.pid {
+            PPM_CL_THREAD_FLAGS
+        } else {
+            0
+        },
         uid: 0,
         gid: 0,
         vtid: t.tid,

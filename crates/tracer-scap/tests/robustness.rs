@@ -20,7 +20,9 @@ fn corpus() -> &'static Vec<Vec<u8>> {
             let raw = std::fs::read(&p).unwrap();
             if raw.starts_with(&[0x1f, 0x8b]) {
                 let mut plain = Vec::new();
-                flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut plain).unwrap();
+                flate2::read::MultiGzDecoder::new(&raw[..])
+                    .read_to_end(&mut plain)
+                    .unwrap();
                 v.push(plain);
             }
             v.push(raw);
@@ -53,9 +55,23 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Flip(p, b)),
         any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16)).prop_map(|(p, b)| Mutation::Insert(p, b)),
+        (
+            any::<usize>(),
+            proptest::collection::vec(any::<u8>(), 1..16)
+        )
+            .prop_map(|(p, b)| Mutation::Insert(p, b)),
         // Plausible-but-wrong lengths and type ids are the interesting corruptions.
-        (any::<usize>(), prop_oneof![Just(0u32), Just(12), Just(u32::MAX), Just(0x216), Just(0x215), any::<u32>()])
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just(0u32),
+                Just(12),
+                Just(u32::MAX),
+                Just(0x216),
+                Just(0x215),
+                any::<u32>()
+            ]
+        )
             .prop_map(|(p, v)| Mutation::Overwrite(p, v)),
     ]
 }

@@ -23,7 +23,10 @@ fn write(path: &Path, evs: &[Event], opts: WriterOptions) -> tracer_scap::WriteS
 }
 
 fn synth(iterations: usize) -> Vec<Event> {
-    events(&SynthConfig { iterations, ..Default::default() })
+    events(&SynthConfig {
+        iterations,
+        ..Default::default()
+    })
 }
 
 #[test]
@@ -32,28 +35,46 @@ fn sysdig_agrees_with_the_engine_on_our_captures() {
     for iterations in [1, 4] {
         let evs = synth(iterations);
         let path = dir.path().join(format!("synth-{iterations}.scap"));
-        let stats = write(&path, &evs, WriterOptions { hostname: "synth".into(), ..Default::default() });
+        let stats = write(
+            &path,
+            &evs,
+            WriterOptions {
+                hostname: "synth".into(),
+                ..Default::default()
+            },
+        );
         assert_eq!(stats.dropped, 0);
-        let (maps, report) = engine_bytes(&evs, &["evtin.span.tags", "fd.name", "evtin.span.tag[0]"]);
+        let (maps, report) =
+            engine_bytes(&evs, &["evtin.span.tags", "fd.name", "evtin.span.tag[0]"]);
 
         // sysdig -c fdbytes_by evtin.span.tags / evtin.span.tag[0] / fd.name
-        for (i, field) in ["evtin.span.tags", "fd.name", "evtin.span.tag[0]"].iter().enumerate() {
+        for (i, field) in ["evtin.span.tags", "fd.name", "evtin.span.tag[0]"]
+            .iter()
+            .enumerate()
+        {
             let theirs = sysdig_fdbytes(&path, field);
             assert!(!theirs.is_empty(), "{field}: sysdig found no bytes");
             assert_bytes_agree(field, &maps[i], &theirs);
         }
 
         // sysdig "span.duration > 0" -p "%span.tags %span.duration"
-        let theirs: Vec<String> = sysdig(&path, &["span.duration > 0", "-p", "%span.tags %span.duration"])
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let theirs: Vec<String> = sysdig(
+            &path,
+            &["span.duration > 0", "-p", "%span.tags %span.duration"],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect();
         let ours: Vec<String> = report
             .spans
             .iter()
             .filter(|s| s.end == SpanEnd::Closed && s.duration_ns.unwrap_or(0) > 0)
             .map(|s| {
-                let tags: Vec<String> = s.tags.iter().map(|t| String::from_utf8_lossy(t).into_owned()).collect();
+                let tags: Vec<String> = s
+                    .tags
+                    .iter()
+                    .map(|t| String::from_utf8_lossy(t).into_owned())
+                    .collect();
                 format!("{} {}", tags.join("."), s.duration_ns.unwrap())
             })
             .collect();
@@ -61,14 +82,26 @@ fn sysdig_agrees_with_the_engine_on_our_captures() {
         assert_eq!(ours.len(), 4 * iterations + 1);
 
         // csysdig -j -v traces_summary
-        let out = run_tool("csysdig", &["-j", "-v", "traces_summary", "-r", path.to_str().unwrap()]);
+        let out = run_tool(
+            "csysdig",
+            &["-j", "-v", "traces_summary", "-r", path.to_str().unwrap()],
+        );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let mut theirs: BTreeMap<String, (u64, String, String, String, u64)> = BTreeMap::new();
         for slice in v["slices"].as_array().unwrap() {
             for row in slice["data"].as_array().into_iter().flatten() {
                 let d = &row["d"];
                 let s = |i: usize| d[i].as_str().unwrap().trim().to_string();
-                theirs.insert(s(5), (d[0].as_u64().unwrap(), s(1), s(2), s(3), d[4].as_u64().unwrap()));
+                theirs.insert(
+                    s(5),
+                    (
+                        d[0].as_u64().unwrap(),
+                        s(1),
+                        s(2),
+                        s(3),
+                        d[4].as_u64().unwrap(),
+                    ),
+                );
             }
         }
         let summary = traces_summary(&report.tags, &[]);
@@ -78,7 +111,13 @@ fn sysdig_agrees_with_the_engine_on_our_captures() {
             .map(|r| {
                 (
                     String::from_utf8_lossy(&r.tag).into_owned(),
-                    (r.hits, format_time(r.avg_ns), format_time(r.min_ns), format_time(r.max_ns), r.chd_hits),
+                    (
+                        r.hits,
+                        format_time(r.avg_ns),
+                        format_time(r.min_ns),
+                        format_time(r.max_ns),
+                        r.chd_hits,
+                    ),
                 )
             })
             .collect();
@@ -123,7 +162,10 @@ fn captures_are_private_and_payloads_are_not_stored_by_default() {
     }
     let path = dir.path().join("p.scap");
     write(&path, &evs, WriterOptions::default());
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let bytes = std::fs::read(&path).unwrap();
     assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_slice()));
     // Markers are stored in full.
@@ -132,9 +174,24 @@ fn captures_are_private_and_payloads_are_not_stored_by_default() {
     // With store_payloads, ordinary payloads are kept up to the snaplen only; the
     // byte count stays the true one.
     let path2 = dir.path().join("p2.scap");
-    let stats = write(&path2, &evs, WriterOptions { store_payloads: true, snaplen: 6, ..Default::default() });
+    let stats = write(
+        &path2,
+        &evs,
+        WriterOptions {
+            store_payloads: true,
+            snaplen: 6,
+            ..Default::default()
+        },
+    );
     assert!(stats.truncated_payloads > 0);
-    let out = sysdig(&path2, &["-p", "%evt.rawarg.res %evt.arg.data", "evt.type=read and evt.dir=<"]);
+    let out = sysdig(
+        &path2,
+        &[
+            "-p",
+            "%evt.rawarg.res %evt.arg.data",
+            "evt.type=read and evt.dir=<",
+        ],
+    );
     let first = out.lines().next().unwrap();
     assert_eq!(first, "4096 SECRET", "{out}");
 }
@@ -148,7 +205,13 @@ fn a_capture_cut_mid_way_stays_readable() {
     let full = std::fs::read(&path).unwrap();
     let (_, full_report) = engine_bytes(&evs, &[]);
     // Cut at arbitrary points: inside blocks and at block boundaries.
-    for cut in [full.len() - 1, full.len() - 37, full.len() / 2, full.len() / 3 + 5, 2000] {
+    for cut in [
+        full.len() - 1,
+        full.len() - 37,
+        full.len() / 2,
+        full.len() / 3 + 5,
+        2000,
+    ] {
         let p = dir.path().join(format!("cut-{cut}.scap"));
         std::fs::write(&p, &full[..cut]).unwrap();
         let r = read_all(&p);
@@ -156,16 +219,54 @@ fn a_capture_cut_mid_way_stays_readable() {
         let w = r.warnings[0].to_string();
         assert!(w.contains("truncated at byte offset"), "{w}");
         assert!(r.warnings[0].offset <= cut as u64);
-        assert!(matches!(r.events.last().unwrap().kind, EventKind::Lost { .. }));
+        assert!(matches!(
+            r.events.last().unwrap().kind,
+            EventKind::Lost { .. }
+        ));
         // Everything before the cut is the original's prefix.
         let n = r.events.len() - 1;
         assert!(n > 0);
-        for i in 0..n - 1 {
-            assert_eq!(r.events[i], evs[i], "cut {cut}, event {i}");
+        for (i, (got, want)) in r.events.iter().zip(&evs).take(n - 1).enumerate() {
+            assert_eq!(got, want, "cut {cut}, event {i}");
         }
         // sysdig reads the same prefix (and then complains about the truncation).
-        let out = std::process::Command::new("sysdig").arg("-r").arg(&p).env("TZ", "UTC").output().unwrap();
+        let out = std::process::Command::new("sysdig")
+            .arg("-r")
+            .arg(&p)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
         assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
     }
     assert!(full_report.counts.closed_spans > 0);
+}
+
+#[test]
+fn a_killed_writer_leaves_whole_blocks_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let evs = synth(10);
+    let path = dir.path().join("killed.scap");
+    let mut w = ScapWriter::create(
+        &path,
+        WriterOptions {
+            flush_bytes: 1000,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for e in &evs[..200] {
+        w.write_event(e).unwrap();
+    }
+    // Simulate a kill: no finish(), no drop-time flush.
+    std::mem::forget(w);
+    let r = read_all(&path);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    let n = r.events.len();
+    assert!(n > 50 && n <= 200, "{n} events flushed");
+    for (i, (got, want)) in r.events.iter().zip(&evs).enumerate() {
+        assert_eq!(got, want, "event {i}");
+    }
+    // sysdig reads it too.
+    let out = sysdig(&path, &["-p", "%evt.num"]);
+    assert!(out.lines().count() > 50);
 }

@@ -90,7 +90,7 @@ fn summary() {
         raw_span(fd);
     }
     for r in 0..rounds {
-        let mut time = |f: &dyn Fn()| {
+        let time = |f: &dyn Fn()| {
             let t = cpu_ns();
             for _ in 0..batch {
                 f();
@@ -112,7 +112,11 @@ fn summary() {
     };
     let mut ratios: Vec<f64> = tag.iter().zip(&raw).map(|(t, r)| t / r).collect();
     let (r, t, q) = (med(&mut raw), med(&mut tag), med(&mut ratios));
-    assert_eq!(tracer_tag::error_count(), 0, "writes failed during the benchmark");
+    assert_eq!(
+        tracer_tag::error_count(),
+        0,
+        "writes failed during the benchmark"
+    );
     println!(
         "tracer-tag span: {t:.1} ns, raw 2×write: {r:.1} ns, ratio {:.3} \
          (median of per-round ratios {q:.3}; thread CPU time, {rounds} interleaved rounds)",

@@ -5,8 +5,7 @@
 //! tags joined by `.` and ARGS are `name=value` pairs joined by `,`. Inside tags, argument
 //! names and argument values a backslash makes the next byte literal.
 
-use std::mem::MaybeUninit;
-
+use crate::buf::Out;
 use crate::{Dir, Id};
 
 /// Byte class: must be escaped inside a tag component.
@@ -34,147 +33,70 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// A byte sink for encoding: a `Vec<u8>` or a stack buffer.
-pub(crate) trait Out {
-    /// Appends bytes.
-    fn put(&mut self, s: &[u8]);
-    /// Appends one byte.
-    fn put_byte(&mut self, b: u8) {
-        self.put(&[b]);
-    }
-}
-
-impl Out for Vec<u8> {
-    #[inline]
-    fn put(&mut self, s: &[u8]) {
-        self.extend_from_slice(s);
-    }
-    #[inline]
-    fn put_byte(&mut self, b: u8) {
-        self.push(b);
-    }
-}
-
-/// A byte buffer that lives inline (no allocation, no zeroing) up to `N` bytes and
-/// moves to the heap beyond that.
-pub(crate) struct SmallBuf<const N: usize> {
-    inline: [MaybeUninit<u8>; N],
-    /// Bytes used in `inline` (meaningless once `heap` is set).
-    len: usize,
-    heap: Option<Vec<u8>>,
-}
-
-impl<const N: usize> SmallBuf<N> {
-    /// An empty buffer.
-    #[inline]
-    pub(crate) fn new() -> Self {
-        SmallBuf {
-            inline: [MaybeUninit::uninit(); N],
-            len: 0,
-            heap: None,
-        }
-    }
-
-    /// The bytes written so far.
-    #[inline]
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        match &self.heap {
-            Some(v) => v,
-            // SAFETY: the first `len` bytes of `inline` have been written (`put` keeps
-            // `len <= N` and only advances it over copied bytes).
-            None => unsafe { std::slice::from_raw_parts(self.inline.as_ptr().cast(), self.len) },
-        }
-    }
-
-    /// Number of bytes written.
-    #[inline]
-    pub(crate) fn len(&self) -> usize {
-        match &self.heap {
-            Some(v) => v.len(),
-            None => self.len,
-        }
-    }
-
-    #[cold]
-    fn spill(&mut self, s: &[u8]) {
-        let mut v = Vec::with_capacity((self.len + s.len()) * 2);
-        v.extend_from_slice(self.as_slice());
-        v.extend_from_slice(s);
-        self.heap = Some(v);
-    }
-}
-
-impl<const N: usize> Clone for SmallBuf<N> {
-    fn clone(&self) -> Self {
-        let mut b = SmallBuf::new();
-        b.put(self.as_slice());
-        b
-    }
-}
-
-impl<const N: usize> Out for SmallBuf<N> {
-    #[inline]
-    fn put(&mut self, s: &[u8]) {
-        if let Some(v) = &mut self.heap {
-            v.extend_from_slice(s);
-            return;
-        }
-        let end = self.len + s.len();
-        if end <= N {
-            // SAFETY: `self.len + s.len() <= N`, so the destination range lies inside
-            // `inline`; `s` cannot overlap our own inline storage mutably borrowed here.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    s.as_ptr(),
-                    self.inline.as_mut_ptr().add(self.len).cast::<u8>(),
-                    s.len(),
-                );
-            }
-            self.len = end;
-        } else {
-            self.spill(s);
-        }
-    }
-    #[inline]
-    fn put_byte(&mut self, b: u8) {
-        if self.heap.is_none() && self.len < N {
-            self.inline[self.len] = MaybeUninit::new(b);
-            self.len += 1;
-        } else {
-            self.put(&[b]);
-        }
-    }
-}
-
-/// Whether `b` must be escaped (or dropped) in `class`, written with comparisons only so
-/// that [`clean`] vectorizes.
-#[inline(always)]
-fn special(b: u8, class: u8) -> bool {
-    let common = (b == 0) | (b == b'\\') | (b == b'\n') | (b == b':') | (b == b'=');
-    let angle = (b == b'>') | (b == b'<');
-    match class {
-        TAG => common | angle | (b == b'.'),
-        PATH => common | angle,
-        NAME => common | angle | (b == b','),
-        _ => common | (b == b','),
-    }
-}
-
-/// True if no byte of `s` needs escaping in `class`. Whole 16-byte chunks are tested
-/// without branches (LLVM turns them into SIMD compares), the rest byte by byte.
+/// True if no byte of `s` needs escaping in `class`.
 #[inline(always)]
 fn clean(s: &[u8], class: u8) -> bool {
-    let mut chunks = s.chunks_exact(16);
-    for c in &mut chunks {
-        let mut acc = false;
-        for &b in c {
-            acc |= special(b, class);
+    #[cfg(target_arch = "x86_64")]
+    if s.len() >= 16 {
+        return sse2::clean(s, class);
+    }
+    s.iter().all(|&b| CLASS[b as usize] & class == 0)
+}
+
+/// 16 bytes at a time with SSE2 (always present on x86-64).
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        _mm_setzero_si128,
+    };
+
+    use super::{NAME, PATH, TAG};
+
+    /// True if none of the 16 bytes at `p` needs escaping in `class`.
+    ///
+    /// # Safety
+    /// `p` is valid for reading 16 bytes.
+    #[inline(always)]
+    unsafe fn chunk_clean(p: *const u8, class: u8) -> bool {
+        let v = _mm_loadu_si128(p.cast::<__m128i>());
+        let eq = |b: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8));
+        let mut m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()), eq(b'\\'));
+        m = _mm_or_si128(m, eq(b'\n'));
+        m = _mm_or_si128(m, eq(b':'));
+        m = _mm_or_si128(m, eq(b'='));
+        if class == TAG || class == PATH || class == NAME {
+            m = _mm_or_si128(m, eq(b'>'));
+            m = _mm_or_si128(m, eq(b'<'));
         }
-        if acc {
-            return false;
+        if class == TAG {
+            m = _mm_or_si128(m, eq(b'.'));
+        }
+        if class != TAG && class != PATH {
+            m = _mm_or_si128(m, eq(b','));
+        }
+        _mm_movemask_epi8(m) == 0
+    }
+
+    /// True if no byte of `s` (at least 16 bytes long) needs escaping in `class`.
+    #[inline]
+    pub(super) fn clean(s: &[u8], class: u8) -> bool {
+        let n = s.len();
+        debug_assert!(n >= 16);
+        let p = s.as_ptr();
+        let mut i = 0;
+        // SAFETY: every chunk read starts at an offset <= n - 16, so 16 bytes are in `s`.
+        unsafe {
+            while i + 16 <= n {
+                if !chunk_clean(p.add(i), class) {
+                    return false;
+                }
+                i += 16;
+            }
+            // the tail, as the (overlapping) last 16 bytes
+            i == n || chunk_clean(p.add(n - 16), class)
         }
     }
-    !chunks.remainder().iter().any(|&b| special(b, class))
 }
 
 /// Writes `s` escaping the bytes of `class`; NUL bytes are dropped.
@@ -364,9 +286,17 @@ mod tests {
 
     #[test]
     fn plain_markers() {
-        assert_eq!(raw(Dir::Enter, Id::Thread, &[b"a", b"b"], &[]), b">:t:a.b::");
         assert_eq!(
-            raw(Dir::Exit, Id::Process, &[b"x"], &[(b"k", b"v"), (b"n", b"1")]),
+            raw(Dir::Enter, Id::Thread, &[b"a", b"b"], &[]),
+            b">:t:a.b::"
+        );
+        assert_eq!(
+            raw(
+                Dir::Exit,
+                Id::Process,
+                &[b"x"],
+                &[(b"k", b"v"), (b"n", b"1")]
+            ),
             b"<:p:x:k=v,n=1:"
         );
         assert_eq!(raw(Dir::Enter, Id::Parent, &[], &[]), b">:pp:::");
@@ -418,23 +348,20 @@ mod tests {
     fn fast_check_agrees_with_table() {
         for class in [TAG, NAME, VALUE, PATH] {
             for b in 0..=255u8 {
-                assert_eq!(special(b, class), CLASS[b as usize] & class != 0, "{b} {class}");
+                let want = CLASS[b as usize] & class == 0;
+                // every position of short and long strings, including the overlapping tail
+                for len in [1usize, 7, 16, 17, 31, 40] {
+                    for pos in 0..len {
+                        let mut v = vec![b'a'; len];
+                        v[pos] = b;
+                        assert_eq!(
+                            clean(&v, class),
+                            want,
+                            "byte {b} class {class} len {len} pos {pos}"
+                        );
+                    }
+                }
             }
         }
-    }
-
-    #[test]
-    fn small_buf_spills() {
-        let mut b = SmallBuf::<4>::new();
-        b.put(b"ab");
-        b.put_byte(b'c');
-        assert_eq!(b.as_slice(), b"abc");
-        b.put(b"defg");
-        b.put_byte(b'h');
-        assert_eq!(b.as_slice(), b"abcdefgh");
-        let mut c = SmallBuf::<8>::new();
-        c.put(b"ab");
-        assert_eq!(c.clone().as_slice(), b"ab");
-        assert_eq!(c.len(), 2);
     }
 }

@@ -28,6 +28,7 @@
 //! (both are written `::`).
 #![warn(missing_docs)]
 
+mod buf;
 mod escape;
 pub mod sink;
 mod span;
@@ -87,7 +88,7 @@ pub fn emit(dir: Dir, id: Id, tags: &[&[u8]], args: &[(&[u8], &[u8])]) {
     if !enabled() {
         return;
     }
-    let mut buf = escape::SmallBuf::<STACK_MARKER>::new();
+    let mut buf = buf::SmallBuf::<STACK_MARKER>::new();
     escape::marker_raw(&mut buf, dir, id, tags, args);
     sink::write(buf.as_slice());
 }
@@ -99,7 +100,7 @@ pub fn emit_path(dir: Dir, id: Id, path: &[u8], args: &[(&[u8], &[u8])]) {
     if !enabled() {
         return;
     }
-    let mut buf = escape::SmallBuf::<STACK_MARKER>::new();
+    let mut buf = buf::SmallBuf::<STACK_MARKER>::new();
     escape::marker_path(&mut buf, dir, id, path, args);
     sink::write(buf.as_slice());
 }

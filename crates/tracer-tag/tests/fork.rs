@@ -72,7 +72,10 @@ fn child_reuses_or_replaces_the_inherited_fd() {
     let written = std::fs::read(&path).unwrap_or_default();
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 0, "child failed at step {code}");
-    assert!(written.is_empty(), "markers leaked into a reused fd: {written:?}");
+    assert!(
+        written.is_empty(),
+        "markers leaked into a reused fd: {written:?}"
+    );
 
     // parent unaffected
     assert_eq!(tracer_tag::sink::current_fd(), fd);

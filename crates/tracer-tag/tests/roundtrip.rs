@@ -60,7 +60,10 @@ fn expected(dir: Dir, id: Id, tags: Vec<Vec<u8>>, args: &[(Vec<u8>, Vec<u8>)]) -
 }
 
 fn split_path(p: &[u8]) -> Vec<Vec<u8>> {
-    no_nul(p).split(|&b| b == b'.').map(<[u8]>::to_vec).collect()
+    no_nul(p)
+        .split(|&b| b == b'.')
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 proptest! {
@@ -114,9 +117,10 @@ proptest! {
         let root: Vec<u8> = root.iter().copied().cycle().take(root.len() * [1, 10, 40][long]).collect();
         let cap = common::Capture::start();
         {
-            let mut b = tracer_tag::span_builder(&root).with_id(i);
+            let mut b = tracer_tag::span_builder(&root);
+            b.with_id(i);
             for (k, v) in &enter_args {
-                b = b.arg_bytes(k, v);
+                b.arg_bytes(k, v);
             }
             let s = b.enter();
             let mut c = s.child(&child);

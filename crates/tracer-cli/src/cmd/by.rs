@@ -135,7 +135,7 @@ pub fn group(
     replay(path, EngineConfig::default(), &mut g)?;
     let mut rows = g.rows;
     // Stable: ties keep first-seen order.
-    rows.sort_by(|a, b| b.value.cmp(&a.value));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.value));
     Ok(Grouped {
         field: field_name.to_string(),
         metric: metric_name(metric),

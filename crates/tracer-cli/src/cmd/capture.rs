@@ -1,7 +1,7 @@
 //! `tracer capture`: run the probe (optionally on a launched command and its children),
 //! write a `.scap` capture, show a live status line, end with a one-screen summary.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -12,7 +12,7 @@ use tracer_probe::{ProbeConfig, Target};
 use tracer_scap::{ScapWriter, WriterOptions};
 
 use crate::cli::CaptureArgs;
-use crate::cmd::live::{run_probe, RunSpec};
+use crate::cmd::live::{run_probe, stop_flag, RunSpec};
 use crate::cmd::summary;
 use crate::output::Output;
 use crate::render::human::{bytes, rate};
@@ -46,6 +46,8 @@ fn target(args: &CaptureArgs) -> Result<Target> {
 
 /// `tracer capture`.
 pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
+    // Before anything slow: Ctrl+C during start-up must still end cleanly.
+    stop_flag()?;
     let target = target(&args)?;
     let snaplen = args.snaplen.unwrap_or(4096) as usize;
     if !(1..=4096).contains(&snaplen) {
@@ -79,6 +81,7 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
     };
     let engine = RefCell::new(Engine::new(EngineConfig::default()));
     let mut events: u64 = 0;
+    let last_tick = Cell::new((0u64, Duration::ZERO));
     let mut write_err: Option<std::io::Error> = None;
     let result = run_probe(
         spec,
@@ -94,13 +97,14 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
         &mut |probe, elapsed| {
             let engine = engine.borrow();
             let c = engine.counts();
-            let secs = elapsed.as_secs_f64().max(1e-3);
+            // Rate over the last tick, not since the start.
+            let (n0, t0) = last_tick.replace((c.events, elapsed));
+            let dt = (elapsed - t0).as_secs_f64().max(1e-3);
             status.set_message(format!(
-                "capturing to {}: {:.1}s, {} events ({}/s), spans {} open / {} closed, {} dropped",
-                args.write.display(),
-                secs,
+                "{:.1}s · {} events ({}/s) · spans {} open / {} closed · {} dropped",
+                elapsed.as_secs_f64(),
                 c.events,
-                rate(c.events as f64 / secs),
+                rate(c.events.saturating_sub(n0) as f64 / dt),
                 engine.open_spans().len(),
                 c.closed_spans,
                 probe.stats().dropped

@@ -92,6 +92,17 @@ impl<'f> FilteredTags<'f> {
         self.rows.len() - 1
     }
 
+    /// The rows so far (for live views), as [`FilteredTags::finish`] would return them.
+    pub fn rows(&self) -> Vec<TagRow> {
+        FilteredTags {
+            lines: Lines::new(None),
+            index: self.index.clone(),
+            rows: self.rows.clone(),
+            durations: self.durations.clone(),
+        }
+        .finish()
+    }
+
     /// The rows in first-seen order, with averages, quantiles and child hits filled in.
     pub fn finish(mut self) -> Vec<TagRow> {
         for (row, d) in self.rows.iter_mut().zip(self.durations.iter_mut()) {

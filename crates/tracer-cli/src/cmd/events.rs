@@ -14,7 +14,7 @@ use tracer_core::filter::{FieldRef, Format, Value, DEFAULT_FORMAT};
 
 use crate::cli::EventsArgs;
 use crate::output::Output;
-use crate::pipeline::{compile_filter, replay, Lines};
+use crate::pipeline::{compile_filter, replay_until, Lines};
 
 /// Fields of a `--json` line (NULL ones are left out).
 const JSON_FIELDS: &[&str] = &[
@@ -129,7 +129,9 @@ pub fn run(args: EventsArgs, out: &Output) -> Result<()> {
         remaining: args.count,
         error: None,
     };
-    replay(&args.input.read, EngineConfig::default(), &mut p)?;
+    replay_until(&args.input.read, EngineConfig::default(), &mut p, |p| {
+        p.remaining == Some(0) || p.error.is_some()
+    })?;
     if let Some(e) = p.error {
         return Err(e.into());
     }

@@ -2,17 +2,19 @@
 //! the poll loop with its stop conditions (Ctrl+C/SIGTERM, `--duration`, the traced
 //! command exiting), and the live modes (`summary --live`, `statsd --live`).
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use rustix::time::{clock_gettime, ClockId};
 use tracer_core::engine::{Engine, EngineConfig, NoConsumer};
 use tracer_core::event::{Event, EventKind};
 use tracer_probe::{PausedChild, Probe, ProbeConfig, ProbeStats, Target};
 
 use crate::cli::{StatsdArgs, SummaryArgs};
+use crate::cmd::collect::FilteredTags;
 use crate::cmd::statsd::{report, StatsdSender};
 use crate::cmd::summary;
 use crate::output::Output;
@@ -89,10 +91,15 @@ pub struct RunSpec {
     pub tick: Duration,
 }
 
-/// Sets a flag on SIGINT and SIGTERM (the first of each only: a second Ctrl+C still
-/// kills the process the default way, in case stopping hangs).
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+/// The flag set by SIGINT and SIGTERM, installed once per process (the first signal of
+/// each kind only sets it; a second one kills the process the default way, in case
+/// stopping hangs). Call it early so that a signal during start-up is not fatal.
+pub fn stop_flag() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    if let Some(f) = FLAG.get() {
+        return Ok(Arc::clone(f));
+    }
     let flag = Arc::new(AtomicBool::new(false));
     for sig in [SIGINT, SIGTERM] {
         signal_hook::flag::register_conditional_default(sig, Arc::clone(&flag))
@@ -100,7 +107,7 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
         signal_hook::flag::register(sig, Arc::clone(&flag))
             .context("cannot install the signal handler")?;
     }
-    Ok(flag)
+    Ok(Arc::clone(FLAG.get_or_init(|| flag)))
 }
 
 /// Loads the probe, feeds `on_event` the /proc snapshot and then every event (with
@@ -147,9 +154,15 @@ pub fn run_probe(
     let start = Instant::now();
     let mut last_tick = start;
     let reason = loop {
-        probe
-            .poll(Duration::from_millis(50), &mut deliver)
-            .map_err(|e| anyhow!("reading the probe: {e}"))?;
+        if let Err(e) = probe.poll(Duration::from_millis(50), &mut deliver) {
+            // A signal interrupts the wait (EINTR): ours means stop, others are retried.
+            if stop.load(Ordering::SeqCst) {
+                break StopReason::Signal;
+            }
+            if !e.to_string().contains("Interrupted system call") {
+                return Err(anyhow!("reading the probe: {e}"));
+            }
+        }
         let now = Instant::now();
         if now - last_tick >= spec.tick {
             last_tick = now;
@@ -178,9 +191,7 @@ pub fn run_probe(
 
 /// `tracer summary --live`: the whole machine, the table refreshed in place.
 pub fn summary(args: SummaryArgs, out: &Output) -> Result<()> {
-    if args.filter.is_some() {
-        bail!("--live takes no filter yet; capture with `tracer capture` and filter the file");
-    }
+    let filter = compile_filter(args.filter.as_deref())?;
     let prefix = tag_prefix(args.tag.as_deref());
     let spec = RunSpec {
         probe: ProbeConfig {
@@ -192,9 +203,16 @@ pub fn summary(args: SummaryArgs, out: &Output) -> Result<()> {
         duration: args.duration,
         tick: args.interval,
     };
-    let engine = std::cell::RefCell::new(Engine::new(EngineConfig::default()));
-    let draw = |eng: &Engine, final_table: bool| -> Result<()> {
-        let rows = eng.tag_table().rows(eng.fds());
+    let engine = RefCell::new(Engine::new(EngineConfig::default()));
+    let tags = RefCell::new(FilteredTags::new(filter.as_ref()));
+    let draw = |final_table: bool| -> Result<()> {
+        let rows = match &filter {
+            None => {
+                let eng = engine.borrow();
+                eng.tag_table().rows(eng.fds())
+            }
+            Some(_) => tags.borrow().rows(),
+        };
         let s = summary::build(&rows, &prefix);
         if args.json {
             return out.json(&s);
@@ -213,9 +231,12 @@ pub fn summary(args: SummaryArgs, out: &Output) -> Result<()> {
     let mut draw_err = None;
     let end = run_probe(
         spec,
-        &mut |e| engine.borrow_mut().process(&e, &mut NoConsumer),
+        &mut |e| match &filter {
+            None => engine.borrow_mut().process(&e, &mut NoConsumer),
+            Some(_) => engine.borrow_mut().process(&e, &mut *tags.borrow_mut()),
+        },
         &mut |_, _| {
-            if let Err(e) = draw(&engine.borrow(), false) {
+            if let Err(e) = draw(false) {
                 draw_err.get_or_insert(e);
             }
         },
@@ -223,7 +244,7 @@ pub fn summary(args: SummaryArgs, out: &Output) -> Result<()> {
     if let Some(e) = draw_err {
         return Err(e);
     }
-    draw(&engine.borrow(), true)?;
+    draw(true)?;
     eprintln!(
         "tracer: {} after {:.1}s, {} events dropped",
         end.reason,

@@ -2,13 +2,13 @@
 //! or SVG image.
 
 use anyhow::Result;
-use tracer_core::engine::EngineConfig;
+use tracer_core::engine::{Consumer, EngineConfig};
+use tracer_core::event_view::{EventClass, EventView};
 use tracer_core::views::{Spectrogram, SpectrogramConfig};
 
 use crate::cli::SpectroArgs;
-use crate::cmd::collect::ClosedSpans;
 use crate::output::Output;
-use crate::pipeline::{compile_filter, replay, tag_prefix};
+use crate::pipeline::{compile_filter, replay, tag_prefix, Lines};
 use crate::render::human::format_time;
 use crate::render::image::{write_image, ImageFormat};
 use crate::render::spectro::{render_terminal, SpectroGrid};
@@ -16,6 +16,24 @@ use crate::render::spectro::{render_terminal, SpectroGrid};
 /// Default latency columns in the terminal and in images.
 const TERMINAL_COLUMNS: u32 = 80;
 const IMAGE_COLUMNS: u32 = 220;
+
+/// Adds the spans closed by exits that pass the filter (memory: one row per non-empty
+/// time slice, never the spans themselves).
+struct Feed<'f> {
+    lines: Lines<'f>,
+    view: Spectrogram,
+}
+
+impl Consumer for Feed<'_> {
+    fn event(&mut self, v: &EventView<'_>) {
+        let pass = self.lines.result_passes(v);
+        if let (EventClass::Tracer(t), true) = (&v.class, pass) {
+            if let Some(span) = t.span {
+                self.view.add(span);
+            }
+        }
+    }
+}
 
 /// `tracer spectro`.
 pub fn run(args: SpectroArgs, out: &Output) -> Result<()> {
@@ -31,19 +49,20 @@ pub fn run(args: SpectroArgs, out: &Output) -> Result<()> {
     } else {
         TERMINAL_COLUMNS
     });
-    let mut c = ClosedSpans::new(filter.as_ref());
-    replay(&args.input.read, EngineConfig::default(), &mut c)?;
-    let mut view = Spectrogram::new(
-        SpectrogramConfig {
-            slice_ns: args.interval.as_nanos().clamp(1, u64::MAX as u128) as u64,
-            columns,
-            depth: prefix.len(),
-        },
-        prefix.clone(),
-    );
-    for s in &c.spans {
-        view.add(s);
-    }
+    let slice_ns = args.interval.as_nanos().clamp(1, u64::MAX as u128) as u64;
+    let mut feed = Feed {
+        lines: Lines::new(filter.as_ref()),
+        view: Spectrogram::new(
+            SpectrogramConfig {
+                slice_ns,
+                columns,
+                depth: prefix.len(),
+            },
+            prefix.clone(),
+        ),
+    };
+    replay(&args.input.read, EngineConfig::default(), &mut feed)?;
+    let view = feed.view;
     let grid = SpectroGrid::from_view(&view);
     if args.json {
         return out.json(&view);
@@ -60,7 +79,7 @@ pub fn run(args: SpectroArgs, out: &Output) -> Result<()> {
     let summary = format!(
         "{} {what}, {} slices of {}",
         grid.total(),
-        grid.rows.len(),
+        grid.slices(),
         format_time(grid.interval_ns)
     );
     match image {

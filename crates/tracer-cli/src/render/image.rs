@@ -128,7 +128,7 @@ where
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("drawing the spectrogram: {e}");
     root.fill(&BLACK).map_err(err)?;
-    let rows = grid.rows.len().max(1) as f64;
+    let rows = grid.slices().max(1) as f64;
     let x_range = 0f64..DECADES as f64;
     // Time grows downwards, like csysdig's scrolling screen.
     let y_range = rows..0f64;
@@ -162,7 +162,7 @@ where
     }
     let w = grid.width as f64;
     let step = DECADES as f64 / w;
-    let cells = grid.rows.iter().enumerate().flat_map(|(y, row)| {
+    let cells = grid.rows.iter().flat_map(|&(y, ref row)| {
         row.iter().enumerate().filter_map(move |(x, &count)| {
             let (r, g, b) = xterm_rgb(color_of(count)?);
             let x0 = x as f64 * step;
@@ -200,10 +200,10 @@ mod tests {
 
     /// 110 columns (10 per decade), three 500 ms slices.
     fn grid() -> SpectroGrid {
-        let mut rows = vec![vec![0u64; 110]; 3];
-        rows[0][30] = 2; // two spans of 1 µs
-        rows[1][66] = 1; // one of 5 ms
-        rows[2][19] = 1; // one of 80 ns
+        let mut rows = vec![(0, vec![0u64; 110]), (1, vec![0; 110]), (2, vec![0; 110])];
+        rows[0].1[30] = 2; // two spans of 1 µs
+        rows[1].1[66] = 1; // one of 5 ms
+        rows[2].1[19] = 1; // one of 80 ns
         SpectroGrid {
             width: 110,
             interval_ns: 500_000_000,

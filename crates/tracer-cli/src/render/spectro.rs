@@ -41,7 +41,7 @@ pub fn color_of(count: u64) -> Option<u8> {
     color_step(count).map(|s| PALETTE[s - 1])
 }
 
-/// A spectrogram: `rows[i][x]` = spans that ended in time slice `i` and fall in column `x`.
+/// A spectrogram: for each non-empty time slice, the span counts per latency column.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SpectroGrid {
     /// Number of latency columns (`W`).
@@ -50,26 +50,41 @@ pub struct SpectroGrid {
     pub interval_ns: u64,
     /// Start of the first slice (timestamp, ns).
     pub start_ts: u64,
-    /// One entry per slice, each `width` counts long.
-    pub rows: Vec<Vec<u64>>,
+    /// Non-empty slices in time order: `(slice number from the first, counts)`, each
+    /// `width` counts long.
+    pub rows: Vec<(u64, Vec<u64>)>,
 }
 
 impl SpectroGrid {
-    /// The grid of a core spectrogram.
+    /// The grid of a core spectrogram (whose rows are the non-empty slices).
     pub fn from_view(view: &Spectrogram) -> SpectroGrid {
+        let slice = view.config.slice_ns.max(1);
+        let start_ts = view.rows.first().map_or(0, |r| r.start_ns);
         SpectroGrid {
             width: view.config.columns as usize,
-            interval_ns: view.config.slice_ns,
-            start_ts: view.rows.first().map_or(0, |r| r.start_ns),
-            rows: view.rows.iter().map(|r| r.counts.clone()).collect(),
+            interval_ns: slice,
+            start_ts,
+            rows: view
+                .rows
+                .iter()
+                .map(|r| ((r.start_ns - start_ts) / slice, r.counts.clone()))
+                .collect(),
         }
     }
 
     /// Total number of spans in the grid.
     pub fn total(&self) -> u64 {
-        self.rows.iter().flatten().sum()
+        self.rows.iter().flat_map(|r| &r.1).sum()
+    }
+
+    /// Number of slices from the first to the last non-empty one.
+    pub fn slices(&self) -> u64 {
+        self.rows.last().map_or(0, |r| r.0 + 1)
     }
 }
+
+/// Runs of more empty slices than this are drawn as one `⋮` line.
+const MAX_EMPTY_LINES: u64 = 3;
 
 /// Width of the left margin holding each slice's offset from the start.
 const GUTTER: usize = 9;
@@ -107,9 +122,23 @@ pub fn render_terminal(grid: &SpectroGrid, color: bool) -> String {
     out.push_str(&" ".repeat(GUTTER));
     out.push_str(&axis_line(grid.width));
     out.push('\n');
-    for (i, row) in grid.rows.iter().enumerate() {
-        let offset = format_time(i as u64 * grid.interval_ns);
-        let mut line = format!("{offset:>w$} ", w = GUTTER - 1);
+    let gutter = |slice: u64| {
+        let offset = format_time(slice * grid.interval_ns);
+        format!("{offset:>w$} ", w = GUTTER - 1)
+    };
+    let mut next = 0;
+    for (slice, row) in &grid.rows {
+        let gap = slice - next;
+        if gap > MAX_EMPTY_LINES {
+            out.push_str(&format!("{:>w$} {gap} empty slices\n", "⋮", w = GUTTER - 1));
+        } else {
+            for s in next..*slice {
+                out.push_str(gutter(s).trim_end());
+                out.push('\n');
+            }
+        }
+        next = slice + 1;
+        let mut line = gutter(*slice);
         for &count in row {
             match color_step(count) {
                 None => line.push(' '),
@@ -167,7 +196,8 @@ mod tests {
         };
         let g = SpectroGrid::from_view(&view);
         assert_eq!((g.width, g.interval_ns, g.start_ts), (3, 500, 1000));
-        assert_eq!(g.rows, vec![vec![0, 2, 0], vec![1, 0, 0]]);
+        assert_eq!(g.rows, vec![(0, vec![0, 2, 0]), (1, vec![1, 0, 0])]);
+        assert_eq!(g.slices(), 2);
         assert_eq!(g.total(), 3);
     }
 
@@ -181,6 +211,15 @@ mod tests {
         assert_eq!(axis_line(22), "|1ns|100ns|100us|100ms");
     }
 
+    /// 22 counts, zero except at the given columns.
+    fn cells(set: &[(usize, u64)]) -> Vec<u64> {
+        let mut v = vec![0; 22];
+        for &(x, n) in set {
+            v[x] = n;
+        }
+        v
+    }
+
     /// Snapshot of the terminal rendering of a fixed small grid.
     #[test]
     fn terminal_snapshot_plain() {
@@ -189,13 +228,12 @@ mod tests {
             interval_ns: 500_000_000,
             start_ts: 0,
             rows: vec![
-                vec![
-                    0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                ],
-                vec![0; 22],
-                vec![
-                    0, 0, 0, 0, 0, 0, 10, 100, 1000, 0, 0, 0, 0, 1_000_000, 0, 0, 0, 0, 0, 0, 0, 3,
-                ],
+                (0, cells(&[(6, 1), (7, 2)])),
+                (
+                    2,
+                    cells(&[(6, 10), (7, 100), (8, 1000), (13, 1_000_000), (21, 3)]),
+                ),
+                (9, vec![1; 22]),
             ],
         };
         let want = concat!(
@@ -203,6 +241,8 @@ mod tests {
             "     0ns       ..\n",
             "   500ms\n",
             "   1.00s       -+%    @       :\n",
+            "       ⋮ 6 empty slices\n",
+            "   4.50s ......................\n",
         );
         assert_eq!(render_terminal(&g, false), want);
     }
@@ -213,7 +253,7 @@ mod tests {
             width: 4,
             interval_ns: 500_000_000,
             start_ts: 0,
-            rows: vec![vec![0, 1, 1000, 0]],
+            rows: vec![(0, vec![0, 1, 1000, 0])],
         };
         let want = concat!(
             "         |1ns\n",

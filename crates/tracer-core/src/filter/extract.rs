@@ -142,6 +142,24 @@ pub fn in_scope(scope: Scope, rec: &SpanFacts<'_>, t: &ThreadFacts<'_>) -> bool 
     }
 }
 
+/// [`span_prop`] for the properties whose value is borrowed (`tag`, `arg`): `Some(v)`
+/// for those, `None` for the others (the same fast path as [`borrowed_text`]).
+#[inline(always)]
+pub fn span_prop_text<'a>(
+    prop: SpanProp,
+    arg: &FieldArg,
+    rec: &SpanFacts<'a>,
+) -> Option<Option<&'a [u8]>> {
+    Some(match prop {
+        SpanProp::Tag => match arg {
+            FieldArg::Index(i) => index(rec.tags, *i).map(Vec::as_slice),
+            _ => rec.tags.last().map(Vec::as_slice),
+        },
+        SpanProp::Arg => arg_by(rec.args, arg),
+        _ => return None,
+    })
+}
+
 /// The value of an `evtin` property on one span record.
 pub fn span_prop<'a>(prop: SpanProp, arg: &FieldArg, rec: &SpanFacts<'a>) -> Option<Value<'a>> {
     Some(match prop {
@@ -329,7 +347,64 @@ fn marker_field<'a, E: EventSource>(
     })
 }
 
+/// Fast path for text fields whose value is borrowed from the event: `Some(value)` for
+/// those fields (`value` as [`extract`] would give it), `None` for every other field.
+/// Returning a plain slice (two registers) instead of a [`Value`] keeps the hot filter
+/// path free of stack round trips.
+#[inline(always)]
+pub fn borrowed_text<'a, E: EventSource>(kind: FieldKind, ev: &'a E) -> Option<Option<&'a [u8]>> {
+    use FieldKind::*;
+    Some(match kind {
+        EvtType => Some(ev.type_name().as_bytes()),
+        EvtDir => Some(ev.dir().as_str().as_bytes()),
+        ProcName => Some(ev.thread().comm.as_bytes()),
+        ProcExe => Some(ev.thread().exe.as_bytes()),
+        FdName => match ev.fd().and_then(|f| f.target) {
+            Some(FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p)) => {
+                Some(p.as_bytes())
+            }
+            Some(FdTarget::Other(p)) => Some(p.as_bytes()),
+            _ => return None,
+        },
+        FdType => ev.fd().and_then(fd_type).map(|t| t.0.as_bytes()),
+        _ => return None,
+    })
+}
+
+/// Fast path for the common numeric fields: `Some(value)` for those fields (`value` as
+/// [`extract`] would give it), `None` for every other field (see [`borrowed_text`]).
+#[inline(always)]
+pub fn plain_number<E: EventSource>(kind: FieldKind, ev: &E) -> Option<Option<i128>> {
+    use FieldKind::*;
+    let exit_sc = || ev.syscall().filter(|_| ev.dir() == super::context::EvtDir::Exit);
+    Some(match kind {
+        EvtNum => Some(ev.num().into()),
+        EvtRawTime => Some(ev.ts().into()),
+        EvtLatency => Some(exit_sc().map_or(0, |s| ev.ts().saturating_sub(s.enter_ts)).into()),
+        EvtRawRes => exit_sc().map(|s| s.res.into()),
+        FdNum => ev.fd().map(|f| f.num.into()),
+        ProcPid => Some(ev.thread().pid.into()),
+        ThreadTid => Some(ev.thread().tid.into()),
+        ProcPpid => ev.thread().ppid.map(Into::into),
+        SpanId => ev.marker().map(|m| m.id.into()),
+        SpanNtags => ev.marker().map(|m| m.tags.len() as i128),
+        _ => return None,
+    })
+}
+
+/// [`span_prop`] for the numeric properties (`id`, `ntags`, `nargs`).
+#[inline(always)]
+pub fn span_prop_number(prop: SpanProp, rec: &SpanFacts<'_>) -> Option<i128> {
+    match prop {
+        SpanProp::Id => Some(rec.id.into()),
+        SpanProp::Ntags => Some(rec.tags.len() as i128),
+        SpanProp::Nargs => Some(rec.args.len() as i128),
+        _ => None,
+    }
+}
+
 /// The value of `field` on `ev`, as displayed (`None` = NULL).
+#[inline]
 pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<'a>> {
     use FieldKind::*;
     let arg = &field.arg;

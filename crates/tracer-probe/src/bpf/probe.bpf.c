@@ -35,6 +35,7 @@ const volatile __u32 cfg_mode = TR_MODE_ALL;
 const volatile __u32 cfg_self_tgid = 0;
 const volatile __u32 cfg_spans_only = 0;
 const volatile __u32 cfg_payload_max = 4096;
+const volatile __u32 cfg_void_cast = 0; /* set by the loader when the kernel allows it */
 const volatile __u64 cfg_wakeup_bytes = 256 * 1024;
 const volatile char cfg_comm[16] = {};
 const volatile __u8 cfg_nr_class[TR_NR_MAX] = {};
@@ -73,6 +74,7 @@ struct scratch {
 		struct tr_sock sock;
 		__u8 data[TR_DATA_MAX];
 	} u;
+	__u64 unwoken; /* bytes this CPU wrote since it last forced a wakeup */
 };
 
 struct {
@@ -208,7 +210,14 @@ static __always_inline struct file *fd_file(struct task_struct *task, __s64 fd)
 	if (!fdt || fd >= fdt->max_fds)
 		return NULL;
 	arr = fdt->fd;
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	if (cfg_void_cast) {
+		/* kernels that accept bpf_rdonly_cast(p, 0): a plain (fault-safe) load */
+		struct file **a = bpf_rdonly_cast(arr, 0);
+
+		f = a[fd];
+	} else {
+		bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+	}
 	if (!f)
 		return NULL;
 	return bpf_core_cast(f, struct file);
@@ -305,14 +314,20 @@ static __always_inline void fill_hdr(struct tr_event *ev, __u64 pid_tgid, __u32 
 /* Writes the scratch record (header + `extra` bytes) to the ring. */
 static __always_inline void submit(struct scratch *s, struct task_state *st, __u64 extra)
 {
-	__u64 avail, flags, size;
+	__u64 flags, size;
 	long err;
 
 	if (st)
 		s->ev.lost = st->lost;
 	size = sizeof(struct tr_event) + (extra & (TR_DATA_MAX - 1));
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	flags = avail + size >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	/* batched wakeups without a helper call: each CPU wakes the consumer once it has
+	 * written cfg_wakeup_bytes (the loader keeps ncpus * that <= ring / 4) */
+	s->unwoken += size;
+	flags = BPF_RB_NO_WAKEUP;
+	if (s->unwoken >= cfg_wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		s->unwoken = 0;
+	}
 	err = bpf_ringbuf_output(&events, s, size, flags);
 	if (err) {
 		count(TR_C_DROPPED);
@@ -345,14 +360,14 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 	cls = cfg_nr_class[nr & (TR_NR_MAX - 1)];
 	if (cls == TR_K_NONE)
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	tgid = pid_tgid >> 32;
+	task = bpf_get_current_task_btf();
+	tgid = task->tgid;
+	pid_tgid = ((__u64)tgid << 32) | (__u32)task->pid;
 	if (!selected(tgid)) {
 		/* comm mode: an exec may make this process selected */
 		if (!(cls == TR_K_EXEC && cfg_mode == TR_MODE_COMM && tgid != cfg_self_tgid))
 			return 0;
 	}
-	task = bpf_get_current_task_btf();
 
 	if (cls == TR_K_IO || cls == TR_K_WRITE) {
 		st = NULL;
@@ -376,10 +391,8 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 			null_dev = 1;
 			tbit_put(pending_bits, (__u32)pid_tgid, true);
 		} else if (cfg_spans_only) {
-			if (!tbit(inspan_bits, (__u32)pid_tgid)) {
-				count(TR_C_GATED);
+			if (!tbit(inspan_bits, (__u32)pid_tgid))
 				return 0;
-			}
 			st = bpf_task_storage_get(&tstate, task, 0, 0);
 		} else {
 			st = bpf_task_storage_get(&tstate, task, 0, 0);
@@ -442,7 +455,8 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 		}
 	}
 
-	st->enter_ts = bpf_ktime_get_boot_ns();
+	/* marker writes: the exit time is the marker's time; spare the clock read */
+	st->enter_ts = null_dev ? 0 : bpf_ktime_get_boot_ns();
 	st->args[0] = a0;
 	st->args[1] = a1;
 	st->args[2] = a2;
@@ -518,10 +532,10 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 	cls = cfg_nr_class[nr & (TR_NR_MAX - 1)];
 	if (cls == TR_K_NONE)
 		return 0;
-	pid_tgid = bpf_get_current_pid_tgid();
-	tgid = pid_tgid >> 32;
-	tid = (__u32)pid_tgid;
 	task = bpf_get_current_task_btf();
+	tgid = task->tgid;
+	tid = task->pid;
+	pid_tgid = ((__u64)tgid << 32) | tid;
 
 	if (cls == TR_K_CLONE && ret == 0) {
 		/* the child's first return: follow it if its parent is selected */
@@ -559,6 +573,8 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 	if (!s)
 		return 0;
 	fill_hdr(&s->ev, pid_tgid, nr, st->enter_ts);
+	if (!st->enter_ts)
+		s->ev.enter_ts = s->ev.ts;
 	s->ev.ret = ret;
 
 	switch (cls) {
@@ -597,7 +613,6 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 			} else {
 				st->frag = 0;
 			}
-			count(TR_C_MARKERS);
 			break;
 		}
 		if (nr == NR_read || nr == NR_write || nr == NR_pread64 || nr == NR_pwrite64)

@@ -26,8 +26,8 @@
 #define TR_C_NON_TRACER 2   /* null-device writes that cannot start a marker: dropped */
 #define TR_C_TRUNCATED 3    /* marker payloads cut at payload_max */
 #define TR_C_READ_FAILED 4  /* user memory reads that failed */
-#define TR_C_MARKERS 5      /* marker candidates shipped with payload */
-#define TR_C_GATED 6        /* I/O syscalls skipped because the thread is outside any span */
+#define TR_C_MARKERS 5      /* unused (markers are counted by the reader) */
+#define TR_C_GATED 6        /* unused: the span gate is kept free of map accesses */
 #define TR_C_STATE_FAIL 7   /* task storage could not be created */
 #define TR_C_NR 8
 

@@ -14,7 +14,10 @@ use tracer_scap::{ReadStats, ScapReader, ScapWarning};
 
 /// The sample directory (`shared/` is a sibling of the repository).
 pub fn samples_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/scap-samples"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/scap-samples"
+    ))
 }
 
 /// Every sample file, sorted.
@@ -24,18 +27,26 @@ pub fn samples() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .collect();
     v.sort();
-    assert!(v.len() >= 11, "expected the 11 documented samples, found {}", v.len());
+    assert!(
+        v.len() >= 11,
+        "expected the 11 documented samples, found {}",
+        v.len()
+    );
     v
 }
 
 /// Runs `sysdig` (or `csysdig`) with `TZ=UTC`; panics loudly when it is missing.
 pub fn run_tool(tool: &str, args: &[&str]) -> String {
-    let out = Command::new(tool).args(args).env("TZ", "UTC").output().unwrap_or_else(|e| {
-        panic!(
-            "\n\n*** `{tool}` could not be run ({e}). These tests use sysdig 0.29.3 as the \
+    let out = Command::new(tool)
+        .args(args)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "\n\n*** `{tool}` could not be run ({e}). These tests use sysdig 0.29.3 as the \
              oracle; install it (Debian: apt-get install sysdig). ***\n\n"
-        )
-    });
+            )
+        });
     assert!(
         out.status.success(),
         "{tool} {args:?} failed: {}\n{}",
@@ -62,7 +73,12 @@ pub fn sysdig_fdbytes(file: &Path, field: &str) -> Vec<(String, u64)> {
         .as_array()
         .map(|rows| {
             rows.iter()
-                .map(|r| (r[0].as_str().unwrap_or_default().to_string(), r[1].as_u64().unwrap()))
+                .map(|r| {
+                    (
+                        r[0].as_str().unwrap_or_default().to_string(),
+                        r[1].as_u64().unwrap(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -82,20 +98,29 @@ pub fn read_all(path: &Path) -> Read {
     while let Some(e) = r.next_event().unwrap() {
         events.push(e);
     }
-    Read { events, stats: r.stats().clone(), warnings: r.warnings().to_vec() }
+    Read {
+        events,
+        stats: r.stats().clone(),
+        warnings: r.warnings().to_vec(),
+    }
 }
 
 /// The engine over `events`, with bytes-by tables for `fields`.
 pub fn engine_bytes(events: &[Event], fields: &[&str]) -> (Vec<BTreeMap<String, u64>>, Report) {
-    let mut tables: Vec<BytesBy> =
-        fields.iter().map(|f| BytesBy::new(ByField::parse(f).expect("known field"))).collect();
+    let mut tables: Vec<BytesBy> = fields
+        .iter()
+        .map(|f| BytesBy::new(ByField::parse(f).expect("known field")))
+        .collect();
     let mut consumer = |v: &EventView<'_>| {
         for t in tables.iter_mut() {
             t.add(v);
         }
     };
-    let report = Engine::new(EngineConfig { retain_spans: true, ..Default::default() })
-        .run(events, &mut consumer);
+    let report = Engine::new(EngineConfig {
+        retain_spans: true,
+        ..Default::default()
+    })
+    .run(events, &mut consumer);
     let maps = tables
         .iter()
         .map(|t| {
@@ -113,9 +138,18 @@ pub fn engine_bytes(events: &[Event], fields: &[&str]) -> (Vec<BTreeMap<String, 
 /// ours; when sysdig shows fewer than 30 rows, the tables must be equal.
 pub fn assert_bytes_agree(what: &str, ours: &BTreeMap<String, u64>, sysdig: &[(String, u64)]) {
     for (k, b) in sysdig {
-        assert_eq!(ours.get(k), Some(b), "{what}: key {k:?}: sysdig {b}, ours {:?}\nours: {ours:?}", ours.get(k));
+        assert_eq!(
+            ours.get(k),
+            Some(b),
+            "{what}: key {k:?}: sysdig {b}, ours {:?}\nours: {ours:?}",
+            ours.get(k)
+        );
     }
     if sysdig.len() < 30 {
-        assert_eq!(ours.len(), sysdig.len(), "{what}: ours {ours:?}\nsysdig {sysdig:?}");
+        assert_eq!(
+            ours.len(),
+            sysdig.len(),
+            "{what}: ours {ours:?}\nsysdig {sysdig:?}"
+        );
     }
 }

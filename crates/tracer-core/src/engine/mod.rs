@@ -1,0 +1,396 @@
+//! The one-pass engine: feed [`Event`]s in time order, get [`EventView`]s (every shown
+//! event with its context) and finished [`SpanRecord`]s, then a [`Report`].
+//!
+//! Per event the engine (1) keeps the thread and fd tables up to date, (2) detects
+//! marker writes with sysdig's per-fd state machine (tracers-spec §1, §4, §11; plus
+//! [`Syscall::null_dev`], F13/F14), decodes them per thread with [`StreamDecoder`],
+//! (3) pairs enters and exits (§5 with C4–C6), and (4) charges every other syscall, its
+//! time and its bytes to the innermost open span of its thread.
+//! Memory is O(open spans + live fds + distinct keys), never O(events).
+//!
+//! [`Event`]: crate::event::Event
+//! [`EventView`]: crate::event_view::EventView
+//! [`SpanRecord`]: crate::spans::SpanRecord
+//! [`Report`]: crate::engine::Report
+//! [`Syscall::null_dev`]: crate::event::Syscall::null_dev
+//! [`StreamDecoder`]: crate::grammar::StreamDecoder
+
+mod effects;
+mod markers;
+mod report;
+
+pub use report::{Consumer, Counts, EngineConfig, NoConsumer, Report};
+
+use rustc_hash::FxHashMap;
+
+use crate::correlate::{InOut, IoAcc};
+use crate::event::{Event, EventKind, FdTarget, IoDir, Syscall, SyscallDetail};
+use crate::event_view::{EventClass, EventView, OpenSpans, SyscallView};
+use crate::fds::{FdInfo, FdKind, FdTables, MarkerState, NULL_DEVICE};
+use crate::grammar::StreamDecoder;
+use crate::spans::{SpanEnd, SpanRecord, SpanStore};
+use crate::tagstats::{TagRow, TagTable};
+use crate::threads::ThreadTable;
+
+/// The span reconstruction and correlation engine.
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    threads: ThreadTable,
+    fds: FdTables,
+    spans: SpanStore,
+    tags: TagTable,
+    decoders: FxHashMap<i64, StreamDecoder>,
+    counts: Counts,
+    next_input: u64,
+    retained: Vec<SpanRecord>,
+    unattributed: IoAcc,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineConfig::default())
+    }
+}
+
+/// The exit side of a closed span.
+struct ExitInfo {
+    ts: u64,
+    tid: i64,
+    input_index: u64,
+    args: crate::bytestr::ArgList,
+}
+
+/// How a marker-candidate write was classified.
+enum Candidate {
+    /// Not a candidate: ordinary syscall.
+    No,
+    /// Candidate; `warm` = the fd is already a tracer fd.
+    Yes { warm: bool },
+}
+
+impl Engine {
+    /// A new engine.
+    pub fn new(config: EngineConfig) -> Self {
+        Engine {
+            spans: SpanStore::new(config.open_span_capacity),
+            config,
+            threads: ThreadTable::default(),
+            fds: FdTables::default(),
+            tags: TagTable::default(),
+            decoders: FxHashMap::default(),
+            counts: Counts::default(),
+            next_input: 0,
+            retained: Vec::new(),
+            unattributed: IoAcc::default(),
+        }
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Counters so far.
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    /// The thread table.
+    pub fn threads(&self) -> &ThreadTable {
+        &self.threads
+    }
+
+    /// The fd tables (and name table).
+    pub fn fds(&self) -> &FdTables {
+        &self.fds
+    }
+
+    /// The open spans.
+    pub fn open_spans(&self) -> &SpanStore {
+        &self.spans
+    }
+
+    /// Per-tag-path statistics so far.
+    pub fn tag_table(&self) -> &TagTable {
+        &self.tags
+    }
+
+    /// Per-tag-path rows so far (for live summaries; [`Engine::finish`] gives the final
+    /// ones in the report).
+    pub fn tag_rows(&self) -> Vec<TagRow> {
+        self.tags.rows(&self.fds)
+    }
+
+    /// Declares `fd` of the process of thread `tid` an already-detected marker fd
+    /// (`/dev/null`, decided as tracer): state carried over from an earlier part of a
+    /// stream, or test setup.
+    pub fn mark_tracer_fd(&mut self, tid: i64, pid: i64, fd: i64) {
+        let table = self.threads.ensure(tid, pid, &mut self.fds).fd_table;
+        self.fds
+            .open(table, fd, FdTarget::File(NULL_DEVICE.into()), false);
+        if let Some(i) = self.fds.get_mut(table, fd) {
+            i.marker = MarkerState::Tracer;
+        }
+    }
+
+    /// What the engine knows about `fd` of the process of thread `tid`.
+    pub fn fd_info(&self, tid: i64, fd: i64) -> Option<&FdInfo> {
+        let t = self.threads.get(tid)?;
+        self.fds.get(t.fd_table, fd)
+    }
+
+    /// Processes every event of `events` and finishes: a convenience for whole inputs.
+    pub fn run<'e, C: Consumer>(
+        mut self,
+        events: impl IntoIterator<Item = &'e Event>,
+        consumer: &mut C,
+    ) -> Report {
+        for ev in events {
+            self.process(ev, consumer);
+        }
+        self.finish(consumer)
+    }
+
+    /// Processes one event (events must come in time order).
+    pub fn process<C: Consumer>(&mut self, ev: &Event, consumer: &mut C) {
+        let idx = self.next_input;
+        self.next_input += 1;
+        self.counts.events += 1;
+        match &ev.kind {
+            EventKind::Syscall(sc) => self.syscall(ev, sc, idx, consumer),
+            EventKind::ThreadInfo(info) => {
+                self.threads.apply_info(info, &mut self.fds);
+                let num = self.bump();
+                self.emit(
+                    num,
+                    ev,
+                    idx,
+                    EventClass::ThreadInfo(info),
+                    None,
+                    -1,
+                    consumer,
+                );
+            }
+            EventKind::FdSnapshot { fd, target } => {
+                let table = self.threads.ensure(ev.tid, ev.pid, &mut self.fds).fd_table;
+                self.fds.open(table, *fd, target.clone(), false);
+                let num = self.bump();
+                let info = self.fds.get(table, *fd);
+                self.emit(num, ev, idx, EventClass::FdSnapshot, info, *fd, consumer);
+            }
+            EventKind::ThreadExit { .. } => {
+                self.threads.ensure(ev.tid, ev.pid, &mut self.fds);
+                let num = self.bump();
+                self.emit(num, ev, idx, EventClass::ThreadExit, None, -1, consumer);
+                if let Some(d) = self.decoders.remove(&ev.tid) {
+                    if d.pending_len() > 0 {
+                        self.counts.pending_fragments_discarded += 1;
+                    }
+                }
+                self.threads.remove(ev.tid, &mut self.fds);
+            }
+            EventKind::Lost { count } => {
+                self.counts.lost_events += count;
+                self.counts.loss_notices += 1;
+                let tid = (ev.tid >= 0).then_some(ev.tid);
+                self.spans.mark_incomplete(tid);
+                if ev.tid >= 0 {
+                    self.threads.ensure(ev.tid, ev.pid, &mut self.fds);
+                }
+                let num = self.bump();
+                self.emit(num, ev, idx, EventClass::Lost(*count), None, -1, consumer);
+            }
+        }
+    }
+
+    /// Ends the input: open spans are reported as never closed (and passed to the
+    /// consumer), pending fragments are counted, and the report is built.
+    pub fn finish<C: Consumer>(mut self, consumer: &mut C) -> Report {
+        let mut never_closed = Vec::new();
+        for rec in self.spans.drain() {
+            let span = self.finish_record(&rec, SpanEnd::NeverClosed, None);
+            consumer.span(&span);
+            never_closed.push(span);
+        }
+        self.counts.pending_fragments_discarded += self
+            .decoders
+            .values()
+            .filter(|d| d.pending_len() > 0)
+            .count() as u64;
+        Report {
+            config: self.config,
+            tags: self.tags.rows(&self.fds),
+            never_closed,
+            spans: std::mem::take(&mut self.retained),
+            unattributed: self.unattributed.summary(&self.fds),
+            counts: self.counts,
+        }
+    }
+
+    /// Reserves the next view number.
+    fn bump(&mut self) -> u64 {
+        self.counts.views += 1;
+        self.counts.views
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit<C: Consumer>(
+        &self,
+        num: u64,
+        ev: &Event,
+        idx: u64,
+        class: EventClass<'_>,
+        fd: Option<&FdInfo>,
+        fd_num: i64,
+        consumer: &mut C,
+    ) {
+        let view = EventView {
+            num,
+            input_index: idx,
+            event: ev,
+            class,
+            thread: self.threads.get(ev.tid),
+            fd,
+            fd_num,
+            spans: OpenSpans {
+                store: &self.spans,
+                threads: &self.threads,
+            },
+            fds: &self.fds,
+        };
+        consumer.event(&view);
+    }
+
+    /// Decides whether a syscall is a marker candidate (and fixes the fd state for
+    /// `null_dev` writes).
+    fn classify(&mut self, table: u64, sc: &Syscall) -> Candidate {
+        let Some(dir) = sc.kind.io_dir() else {
+            return Candidate::No;
+        };
+        if sc.fd < 0 {
+            return Candidate::No;
+        }
+        let writes = dir == IoDir::Out;
+        match self.fds.get(table, sc.fd) {
+            Some(info) => match info.marker {
+                MarkerState::Tracer => Candidate::Yes { warm: true },
+                MarkerState::Undecided if writes => Candidate::Yes { warm: false },
+                MarkerState::Undecided => Candidate::No,
+                MarkerState::NotTracer => {
+                    // The producer saw the null device although the table says
+                    // otherwise (an fd change we missed): trust the producer.
+                    if sc.null_dev && writes && !info.is_null_device() {
+                        self.fds
+                            .open(table, sc.fd, FdTarget::File(NULL_DEVICE.into()), false);
+                        Candidate::Yes { warm: false }
+                    } else {
+                        Candidate::No
+                    }
+                }
+            },
+            None if sc.null_dev && writes => {
+                // F13/F14: unknown fd, but the producer saw the null device.
+                self.fds
+                    .open(table, sc.fd, FdTarget::File(NULL_DEVICE.into()), false);
+                Candidate::Yes { warm: false }
+            }
+            None => Candidate::No,
+        }
+    }
+
+    fn syscall<C: Consumer>(&mut self, ev: &Event, sc: &Syscall, idx: u64, consumer: &mut C) {
+        let table = self.threads.ensure(ev.tid, ev.pid, &mut self.fds).fd_table;
+        if let Candidate::Yes { warm } = self.classify(table, sc) {
+            if self.marker(ev, sc, idx, table, warm, consumer) {
+                return;
+            }
+        }
+        self.plain_syscall(ev, sc, idx, table, consumer);
+    }
+
+    fn plain_syscall<C: Consumer>(
+        &mut self,
+        ev: &Event,
+        sc: &Syscall,
+        idx: u64,
+        table: u64,
+        consumer: &mut C,
+    ) {
+        self.counts.syscalls += 1;
+        let latency = ev.ts.saturating_sub(sc.enter_ts);
+        let (view_fd, closed) = effects::apply(&mut self.threads, &mut self.fds, ev.tid, table, sc);
+        let io_dir = sc.kind.io_dir();
+        let io_bytes = sc.io_bytes();
+        let num = self.bump();
+        let fd_info = match &closed {
+            Some(c) => Some(c),
+            None => self.fds.get(table, view_fd),
+        };
+        // Attribution: innermost open span of the thread, else "unattributed".
+        {
+            let acc = match self.spans.innermost_mut(ev.tid) {
+                Some(rec) => &mut rec.io,
+                None => &mut self.unattributed,
+            };
+            acc.syscall(latency, sc.res < 0);
+            if io_bytes > 0 {
+                let io = match io_dir {
+                    Some(IoDir::In) => InOut {
+                        bytes_in: io_bytes,
+                        bytes_out: 0,
+                    },
+                    _ => InOut {
+                        bytes_in: 0,
+                        bytes_out: io_bytes,
+                    },
+                };
+                // The view fd is the syscall's fd for every I/O syscall.
+                charge(acc, fd_info, io);
+                self.counts.io.bytes_in += io.bytes_in;
+                self.counts.io.bytes_out += io.bytes_out;
+                if let SyscallDetail::Sendfile { in_fd } = sc.detail {
+                    let io_in = InOut {
+                        bytes_in: io_bytes,
+                        bytes_out: 0,
+                    };
+                    charge(acc, self.fds.get(table, in_fd), io_in);
+                    self.counts.io.bytes_in += io_bytes;
+                }
+            }
+        }
+        let in_fd = match sc.detail {
+            SyscallDetail::Sendfile { in_fd } => self.fds.get(table, in_fd),
+            _ => None,
+        };
+        let class = EventClass::Syscall(SyscallView {
+            syscall: sc,
+            latency_ns: latency,
+            io_dir,
+            io_bytes,
+            in_fd,
+        });
+        self.emit(num, ev, idx, class, fd_info, view_fd, consumer);
+    }
+}
+
+/// The fd of a syscall event (-1 otherwise).
+fn sc_fd(ev: &Event) -> i64 {
+    match &ev.kind {
+        EventKind::Syscall(sc) => sc.fd,
+        _ => -1,
+    }
+}
+
+/// Adds bytes moved through `fd` to an accumulator.
+#[inline]
+fn charge(acc: &mut IoAcc, fd: Option<&FdInfo>, io: InOut) {
+    match fd {
+        Some(info) => {
+            let file = matches!(info.target, FdTarget::File(_) | FdTarget::Directory(_))
+                .then_some(info.name_id);
+            acc.bytes(info.kind, file, info.peer_id, io);
+        }
+        None => acc.bytes(FdKind::Other, None, None, io),
+    }
+}

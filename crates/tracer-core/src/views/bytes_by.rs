@@ -1,0 +1,241 @@
+//! Bytes grouped by a field (sysdig `fdbytes_by`).
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::bytestr::join_tags;
+use crate::correlate::Scope;
+use crate::event_view::EventView;
+
+/// The field a bytes-by table groups on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ByField {
+    /// `evtin.span[.p|.s|.m].tags`.
+    SpanTags(Scope),
+    /// `evtin.span[.p|.s|.m].tag[N]` (negative N counts from the end).
+    SpanTag(Scope, i32),
+    /// `evtin.span[.p|.s|.m].id`.
+    SpanId(Scope),
+    /// `fd.name`.
+    FdName,
+    /// `fd.type`.
+    FdType,
+    /// `proc.name`.
+    ProcName,
+}
+
+impl ByField {
+    /// Parses a field name (`evtin.span.tags`, `evtin.span.p.tag[0]`, `fd.name`…).
+    pub fn parse(name: &str) -> Option<ByField> {
+        match name {
+            "fd.name" => return Some(ByField::FdName),
+            "fd.type" => return Some(ByField::FdType),
+            "proc.name" => return Some(ByField::ProcName),
+            _ => {}
+        }
+        let scopes = [
+            ("evtin.span.p.", Scope::Process),
+            ("evtin.span.s.", Scope::Children),
+            ("evtin.span.m.", Scope::Machine),
+            ("evtin.span.", Scope::Thread),
+        ];
+        for (prefix, scope) in scopes {
+            if let Some(rest) = name.strip_prefix(prefix) {
+                if rest == "tags" {
+                    return Some(ByField::SpanTags(scope));
+                }
+                if rest == "id" {
+                    return Some(ByField::SpanId(scope));
+                }
+                let n = rest.strip_prefix("tag[")?.strip_suffix(']')?;
+                return n.parse().ok().map(|n| ByField::SpanTag(scope, n));
+            }
+        }
+        None
+    }
+}
+
+/// sysdig `fdbytes_by`: sums `evt.rawarg.res` of successful I/O events
+/// (`evt.is_io=true and evt.failed=false`) grouped by a field; events where the field is
+/// NULL are skipped. `evtin.*` keys follow sysdig's extraction: the innermost candidate
+/// under the scope, NULL on threads that never wrote a marker.
+///
+/// Keys are looked up by interned ids on the hot path; the text of a key is built once.
+#[derive(Debug, Clone)]
+pub struct BytesBy {
+    field: ByField,
+    ids: FxHashMap<IdKey, usize>,
+    texts: FxHashMap<Vec<u8>, usize>,
+    rows: Vec<(Vec<u8>, u64)>,
+}
+
+/// Cheap per-event key; several keys may share a row (same text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum IdKey {
+    Path(u32),
+    Name(u32),
+    Id(i64),
+    Static(&'static str),
+}
+
+/// A finished bytes-by table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BytesByTable {
+    /// The field grouped on.
+    pub field: ByField,
+    /// `(key, bytes)`, bytes descending (ties: first seen first).
+    pub rows: Vec<(crate::bytestr::ByteStr, u64)>,
+}
+
+impl BytesBy {
+    /// A table grouping on `field`.
+    pub fn new(field: ByField) -> Self {
+        BytesBy {
+            field,
+            ids: FxHashMap::default(),
+            texts: FxHashMap::default(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// The row of a key text, created when new.
+    fn row_of_text(&mut self, text: &[u8]) -> usize {
+        if let Some(&r) = self.texts.get(text) {
+            return r;
+        }
+        self.rows.push((text.to_vec(), 0));
+        self.texts.insert(text.to_vec(), self.rows.len() - 1);
+        self.rows.len() - 1
+    }
+
+    fn add_id(&mut self, key: IdKey, bytes: u64, text: impl FnOnce() -> Vec<u8>) {
+        let row = match self.ids.get(&key) {
+            Some(&r) => r,
+            None => {
+                let r = self.row_of_text(&text());
+                self.ids.insert(key, r);
+                r
+            }
+        };
+        self.rows[row].1 += bytes;
+    }
+
+    /// Adds one event.
+    pub fn add(&mut self, v: &EventView<'_>) {
+        let Some(sc) = v.syscall() else {
+            return;
+        };
+        if sc.io_dir.is_none() || sc.syscall.res < 0 {
+            return;
+        }
+        let bytes = sc.syscall.res as u64;
+        let span_of = |scope: Scope| {
+            let t = v.thread?;
+            if !t.has_tracer_state {
+                return None;
+            }
+            v.spans.innermost(scope, t)
+        };
+        match self.field {
+            ByField::SpanTags(scope) => {
+                if let Some(r) = span_of(scope) {
+                    self.add_id(IdKey::Path(r.path), bytes, || join_tags(&r.tags));
+                }
+            }
+            ByField::SpanId(scope) => {
+                if let Some(r) = span_of(scope) {
+                    self.add_id(IdKey::Id(r.id), bytes, || r.id.to_string().into_bytes());
+                }
+            }
+            ByField::SpanTag(scope, n) => {
+                if let Some(r) = span_of(scope) {
+                    let len = r.tags.len() as i64;
+                    let i = if n < 0 { len + n as i64 } else { n as i64 };
+                    if (0..len).contains(&i) {
+                        self.add_id(IdKey::Path(r.path), bytes, || r.tags[i as usize].clone());
+                    }
+                }
+            }
+            ByField::FdName => {
+                if let Some(f) = v.fd {
+                    let fds = v.fds;
+                    self.add_id(IdKey::Name(f.name_id), bytes, || {
+                        fds.name(f.name_id).as_bytes().to_vec()
+                    });
+                }
+            }
+            ByField::FdType => {
+                if let Some(f) = v.fd {
+                    match &f.target {
+                        crate::event::FdTarget::Other(_) => {
+                            let fds = v.fds;
+                            self.add_id(IdKey::Name(f.name_id), bytes, || {
+                                fds.name(f.name_id).as_bytes().to_vec()
+                            })
+                        }
+                        _ => {
+                            let name: &'static str = match f.type_name() {
+                                "file" => "file",
+                                "directory" => "directory",
+                                "ipv4" => "ipv4",
+                                "ipv6" => "ipv6",
+                                "unix" => "unix",
+                                "pipe" => "pipe",
+                                _ => "unknown",
+                            };
+                            self.add_id(IdKey::Static(name), bytes, || name.as_bytes().to_vec());
+                        }
+                    }
+                }
+            }
+            ByField::ProcName => {
+                if let Some(t) = v.thread {
+                    let row = self.row_of_text(t.comm.as_bytes());
+                    self.rows[row].1 += bytes;
+                }
+            }
+        }
+    }
+
+    /// The table.
+    pub fn table(&self) -> BytesByTable {
+        let mut rows: Vec<(crate::bytestr::ByteStr, u64)> = self
+            .rows
+            .iter()
+            .map(|(k, b)| (crate::bytestr::ByteStr(k.clone()), *b))
+            .collect();
+        rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+        BytesByTable {
+            field: self.field,
+            rows,
+        }
+    }
+
+    /// The sum for one key text.
+    pub fn get(&self, key: &[u8]) -> Option<u64> {
+        self.texts.get(key).map(|&r| self.rows[r].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byfield_parse() {
+        assert_eq!(
+            ByField::parse("evtin.span.tags"),
+            Some(ByField::SpanTags(Scope::Thread))
+        );
+        assert_eq!(
+            ByField::parse("evtin.span.p.tag[1]"),
+            Some(ByField::SpanTag(Scope::Process, 1))
+        );
+        assert_eq!(
+            ByField::parse("evtin.span.m.tag[-1]"),
+            Some(ByField::SpanTag(Scope::Machine, -1))
+        );
+        assert_eq!(ByField::parse("fd.type"), Some(ByField::FdType));
+        assert_eq!(ByField::parse("nope"), None);
+    }
+}
