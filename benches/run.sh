@@ -7,7 +7,7 @@
 #
 #   benches/run.sh                 all benchmarks
 #   benches/run.sh emit-rust probe only these (names: emit-rust emit-c emit-python
-#                                  probe analysis engine filter)
+#                                  probe analysis cli engine filter)
 #   QUICK=1 benches/run.sh         shorter criterion runs and fewer probe rounds
 #
 # Environment: OUT (default <repo>/target/bench-results), CARGO_TARGET_DIR, VENV.
@@ -36,6 +36,7 @@ benches=(
     "emit-python|Python SDK vs 2 raw os.write and vs sysdig-tracers 0.1.2|bash bindings/python/dev.sh bench|^(Python |variant|raw 2x|sysdig_tracer |sysdig-tracers |speed-up)"
     "probe|eBPF probe: ns added per syscall vs no probe; sustained event rate|cargo bench -p tracer-probe --bench probe_overhead|^(SKIP|probe_overhead:|setup|none|noop|other|outside|inside|goals|sustained)"
     "analysis|read + spans + bytes by evtin.span.tags vs sysdig -r on the same capture|cargo bench -p tracer-scap --bench read ${crit[*]}|^(===|  *wall|tracer-scap \+|sysdig 0\.29|ratio sysdig|tables agree)"
+    "cli|tracer by / summary vs sysdig -c fdbytes_by / csysdig traces_summary, whole command|bash benches/cli_vs_sysdig.sh|^(SKIP|cli )"
     "engine|tracer-core engine throughput vs a plain pass|cargo bench -p tracer-core --bench engine ${crit[*]}|^summary:"
     "filter|compiled filters vs hand-written predicates|cargo bench -p tracer-core --bench filter ${crit[*]}|^filter summary:"
 )

@@ -49,6 +49,8 @@ pub enum Command {
     Fields(FieldsArgs),
     /// Send a statsd timer per finished span (sysdig tracers_2_statsd).
     Statsd(StatsdArgs),
+    /// Export spans with their syscall I/O (OpenTelemetry OTLP).
+    Export(crate::cmd::export::ExportArgs),
 }
 
 /// What to trace during a capture.
@@ -87,6 +89,10 @@ pub struct CaptureArgs {
     /// No live status line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Also send finished spans, live, to this OpenTelemetry collector (OTLP/HTTP protobuf;
+    /// `/v1/traces` is appended to a base URL). Never slows the capture: overflow is counted.
+    #[arg(long, value_name = "URL")]
+    pub otlp: Option<String>,
     /// Command to launch and follow (with its children); the capture stops when it exits.
     #[arg(last = true, value_name = "CMD")]
     pub cmd: Vec<String>,

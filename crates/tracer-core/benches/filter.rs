@@ -20,7 +20,9 @@ use tracer_core::engine::{Engine, EngineConfig};
 use tracer_core::event::{Event, EventKind, FdTarget, L4Proto, Syscall, SyscallKind, ThreadInfo};
 use tracer_core::event_view::EventView;
 use tracer_core::filter::lines::{Line, LineSplitter};
-use tracer_core::filter::{EventSource, EvtDir, FdFacts, Filter, MarkerFacts, SpanFacts, ThreadFacts};
+use tracer_core::filter::{
+    EventSource, EvtDir, FdFacts, Filter, MarkerFacts, SpanFacts, ThreadFacts,
+};
 use tracer_core::grammar::Direction;
 
 const FILTER: &str = "evt.type in (read, write, sendto) and evt.dir=< and fd.name contains /data \
@@ -59,7 +61,11 @@ fn stream() -> Vec<Event> {
                 pid: 100,
                 kind: EventKind::FdSnapshot {
                     fd,
-                    target: FdTarget::File(if fd == 3 { "/dev/null".into() } else { "/data/f.bin".into() }),
+                    target: FdTarget::File(if fd == 3 {
+                        "/dev/null".into()
+                    } else {
+                        "/data/f.bin".into()
+                    }),
                 },
             });
         }
@@ -86,17 +92,32 @@ fn stream() -> Vec<Event> {
                 let mut s = Syscall::new(kind, ts - 300, res);
                 s.fd = fd;
                 s.data = data.map(|d| d.as_bytes().to_vec());
-                out.push(Event { ts, tid, pid: 100, kind: EventKind::Syscall(s) });
+                out.push(Event {
+                    ts,
+                    tid,
+                    pid: 100,
+                    kind: EventKind::Syscall(s),
+                });
             };
             let url = format!(">:t:download_handler:url=/f{round}:");
             push(SyscallKind::Write, 3, url.len() as i64, Some(&url));
             for _ in 0..4 {
                 push(SyscallKind::Read, 5, 4096, None);
             }
-            push(SyscallKind::Write, 3, 28, Some(">:t:download_handler.send::"));
+            push(
+                SyscallKind::Write,
+                3,
+                28,
+                Some(">:t:download_handler.send::"),
+            );
             push(SyscallKind::Sendto, 6, 8192, None);
             push(SyscallKind::Other(7), -1, 0, None);
-            push(SyscallKind::Write, 3, 28, Some("<:t:download_handler.send::"));
+            push(
+                SyscallKind::Write,
+                3,
+                28,
+                Some("<:t:download_handler.send::"),
+            );
             push(SyscallKind::Other(7), -1, 0, None);
             push(SyscallKind::Write, 3, 23, Some("<:t:download_handler::"));
             push(SyscallKind::Read, 5, 100, None);
@@ -137,9 +158,18 @@ struct Owned {
     comm: String,
     wrote_marker: bool,
     fd: Option<(i64, Option<FdTarget>)>,
-    marker: Option<(Direction, i64, Vec<Vec<u8>>, Vec<(Vec<u8>, Vec<u8>)>, Option<OwnedSpan>)>,
+    marker: Option<OwnedMarker>,
     open: Vec<OwnedSpan>,
 }
+
+/// dir, id, tags, args, matched record.
+type OwnedMarker = (
+    Direction,
+    i64,
+    Vec<Vec<u8>>,
+    Vec<(Vec<u8>, Vec<u8>)>,
+    Option<OwnedSpan>,
+);
 
 #[derive(Clone)]
 struct OwnedSpan {
@@ -194,7 +224,13 @@ impl Owned {
             wrote_marker: t.wrote_marker,
             fd: l.fd().map(|f| (f.num, f.target.cloned())),
             marker: l.marker().map(|m| {
-                (m.dir, m.id, m.tags.to_vec(), m.args.to_vec(), m.record.map(OwnedSpan::of))
+                (
+                    m.dir,
+                    m.id,
+                    m.tags.to_vec(),
+                    m.args.to_vec(),
+                    m.record.map(OwnedSpan::of),
+                )
             }),
             open: l.open_spans().map(OwnedSpan::of).collect(),
         }
@@ -202,7 +238,8 @@ impl Owned {
 }
 
 impl EventSource for Owned {
-    type Spans<'s> = std::iter::Map<std::slice::Iter<'s, OwnedSpan>, fn(&OwnedSpan) -> SpanFacts<'_>>;
+    type Spans<'s> =
+        std::iter::Map<std::slice::Iter<'s, OwnedSpan>, fn(&OwnedSpan) -> SpanFacts<'_>>;
     fn num(&self) -> u64 {
         self.num
     }
@@ -236,19 +273,27 @@ impl EventSource for Owned {
             target: t.as_ref(),
             v6: false,
             typechar_hint: None,
+            name: None,
         })
+    }
+    fn is_marker(&self) -> bool {
+        self.marker.is_some()
     }
     fn marker(&self) -> Option<MarkerFacts<'_>> {
-        self.marker.as_ref().map(|(dir, id, tags, args, rec)| MarkerFacts {
-            dir: *dir,
-            id: *id,
-            tags,
-            args,
-            record: rec.as_ref().map(OwnedSpan::facts),
-        })
+        self.marker
+            .as_ref()
+            .map(|(dir, id, tags, args, rec)| MarkerFacts {
+                dir: *dir,
+                id: *id,
+                tags,
+                args,
+                record: rec.as_ref().map(OwnedSpan::facts),
+            })
     }
     fn open_spans(&self) -> Self::Spans<'_> {
-        self.open.iter().map(OwnedSpan::facts as fn(&OwnedSpan) -> SpanFacts<'_>)
+        self.open
+            .iter()
+            .map(OwnedSpan::facts as fn(&OwnedSpan) -> SpanFacts<'_>)
     }
 }
 
@@ -287,15 +332,23 @@ fn bench(c: &mut Criterion) {
     let n = (lines.len() * PASSES) as u64;
     let hits = count(&lines, |l| filter.matches(l));
     if custom.is_none() {
-        assert_eq!(hits, count(&lines, hand_written), "hand-written predicate must agree");
+        assert_eq!(
+            hits,
+            count(&lines, hand_written),
+            "hand-written predicate must agree"
+        );
         assert!(hits > 0);
     }
 
     let mut g = c.benchmark_group("filter");
     g.throughput(Throughput::Elements(n));
-    g.bench_function("baseline_evt_num", |b| b.iter(|| count(&lines, |l| l.num() % 7 == 0)));
+    g.bench_function("baseline_evt_num", |b| {
+        b.iter(|| count(&lines, |l| l.num() % 7 == 0))
+    });
     g.bench_function("hand_written", |b| b.iter(|| count(&lines, hand_written)));
-    g.bench_function("compiled_filter", |b| b.iter(|| count(&lines, |l| filter.matches(l))));
+    g.bench_function("compiled_filter", |b| {
+        b.iter(|| count(&lines, |l| filter.matches(l)))
+    });
     g.finish();
 
     // One summary line from medians of our own runs in the same process.
@@ -314,16 +367,6 @@ fn bench(c: &mut Criterion) {
     let hand = time(&|| count(&lines, hand_written));
     let comp = time(&|| count(&lines, |l| filter.matches(l)));
     let per = |d: Duration| d.as_nanos() as f64 / n as f64;
-    if std::env::var("FILTER_PROBE").is_ok() {
-        let fr = tracer_core::filter::fields::resolve("proc.name").unwrap();
-        let lit: Box<[u8]> = b"webapp".to_vec().into_boxed_slice();
-        let t1 = time(&|| count(&lines, |l| l.thread().comm.as_bytes() == &lit[..]));
-        let t2 = time(&|| count(&lines, |l| matches!(tracer_core::filter::extract::extract(&fr, l), Some(tracer_core::filter::Value::Str(s)) if s.as_ref() == &lit[..])));
-        let fnum = tracer_core::filter::fields::resolve("evt.num").unwrap();
-        let t3 = time(&|| count(&lines, |l| matches!(tracer_core::filter::extract::extract(&fnum, l), Some(tracer_core::filter::Value::Num(n)) if n % 7 == 0)));
-        let t4 = time(&|| count(&lines, |l| matches!(tracer_core::filter::extract::extract(&fr, l), Some(tracer_core::filter::Value::Str(s)) if s.len() == 6)));
-        println!("probe: direct {:.1} ns, via extract {:.1} ns, evt.num via extract {:.1}, len only {:.1}", per(t1), per(t2), per(t3), per(t4));
-    }
     println!(
         "filter summary: {n} lines, {hits} matches; ns/line: compiled {:.1}, hand-written {:.1}, \
          baseline {:.1}; compiled/hand-written = {:.2}",

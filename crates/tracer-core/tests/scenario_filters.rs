@@ -104,7 +104,12 @@ fn run(s: &Json, mut f: impl FnMut(usize, &Line<'_, '_>)) {
     assert_eq!(s["setup"]["fd_state"], "warm", "{}", s["name"]);
     let events = expand(s["events"].as_array().unwrap());
     let mut prelude = vec![];
-    for t in s.get("threads").and_then(Json::as_array).into_iter().flatten() {
+    for t in s
+        .get("threads")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
         let info = ThreadInfo {
             tid: t["tid"].as_i64().unwrap(),
             pid: t["pid"].as_i64().unwrap(),
@@ -150,7 +155,9 @@ fn representative(line: &Line<'_, '_>) -> bool {
 
 fn expected_value(entry: &Json) -> Option<Value<'static>> {
     if let Some(ts) = entry.get("value_ts") {
-        return Some(Value::Str(format_clock(ts.as_u64().unwrap()).into_bytes().into()));
+        return Some(Value::Str(
+            format_clock(ts.as_u64().unwrap()).into_bytes().into(),
+        ));
     }
     match &entry["value"] {
         Json::Null => None,
@@ -174,7 +181,10 @@ fn scenario_fields() {
             if !representative(line) {
                 return;
             }
-            for e in entries.iter().filter(|e| e["event"].as_u64() == Some(i as u64)) {
+            for e in entries
+                .iter()
+                .filter(|e| e["event"].as_u64() == Some(i as u64))
+            {
                 let fname = e["field"].as_str().unwrap();
                 let field = fields::resolve(fname).unwrap_or_else(|e| panic!("{fname}: {e:?}"));
                 let v = extract(&field, line).map(|v| match v {
@@ -208,7 +218,9 @@ fn scenario_filters() {
     let mut checked = 0;
     for s in load() {
         let name = s["name"].as_str().unwrap().to_string();
-        let entries = merged(&s, "filters", &|e| e["filter"].as_str().unwrap().to_string());
+        let entries = merged(&s, "filters", &|e| {
+            e["filter"].as_str().unwrap().to_string()
+        });
         for e in &entries {
             let text = e["filter"].as_str().unwrap();
             if let Some(err) = e.get("error") {
@@ -242,12 +254,18 @@ fn scenario_filters() {
             }
             if let Some(inc) = idx("matches_include") {
                 for i in inc {
-                    assert!(matched.contains(&i), "{name}: '{text}' must match event {i}");
+                    assert!(
+                        matched.contains(&i),
+                        "{name}: '{text}' must match event {i}"
+                    );
                 }
             }
             if let Some(exc) = idx("matches_exclude") {
                 for i in exc {
-                    assert!(!matched.contains(&i), "{name}: '{text}' must not match event {i}");
+                    assert!(
+                        !matched.contains(&i),
+                        "{name}: '{text}' must not match event {i}"
+                    );
                 }
             }
             checked += 1;

@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod config;
 mod error;
 mod probe;
 mod procfs;
@@ -38,6 +39,7 @@ mod skel {
     include!(concat!(env!("OUT_DIR"), "/probe.skel.rs"));
 }
 
+pub use config::{AttachKind, ProbeConfig, ProbeStats, Target};
 pub use error::ProbeError;
-pub use probe::{AttachKind, Probe, ProbeConfig, ProbeStats, Target};
+pub use probe::Probe;
 pub use spawn::{PausedChild, TracedChild};

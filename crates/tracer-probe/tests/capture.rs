@@ -336,7 +336,10 @@ fn unprivileged_load_fails_with_a_clear_message() {
         return;
     }
     if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("\n*** SKIP unprivileged_load_fails_with_a_clear_message: setpriv (util-linux) missing ***\n");
+        common::skip(
+            "unprivileged_load_fails_with_a_clear_message",
+            "setpriv (util-linux) missing",
+        );
         return;
     }
     // this test binary itself, re-run as nobody: see `unprivileged_child`

@@ -73,6 +73,16 @@ fn ours(path: &Path) -> Vec<(Vec<u8>, u64)> {
         .collect()
 }
 
+/// The reader alone (no engine): how much of the time is ours.
+fn read_only(path: &Path) -> u64 {
+    let mut r = ScapReader::open(path).unwrap();
+    let mut n = 0;
+    while let Some(ev) = r.next_ref().unwrap() {
+        n += black_box(ev).ts & 1;
+    }
+    n
+}
+
 fn sysdig(path: &Path) -> (Duration, String) {
     let t = Instant::now();
     let out = Command::new("sysdig")
@@ -146,6 +156,14 @@ fn bench(c: &mut Criterion) {
         cpu_runs.push(cpu_time(false) - c);
     }
     let (ours_med, ours_cpu) = (median(runs), median(cpu_runs));
+    let (mut rruns, mut rcpu) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let (t, c) = (Instant::now(), cpu_time(false));
+        black_box(read_only(&path));
+        rruns.push(t.elapsed());
+        rcpu.push(cpu_time(false) - c);
+    }
+    let (read_med, read_cpu) = (median(rruns), median(rcpu));
     let n = env_usize("TRACER_BENCH_SYSDIG_RUNS", 3).max(1);
     let (mut sys_runs, mut sys_cpu_runs) = (Vec::new(), Vec::new());
     let mut out = String::new();
@@ -184,6 +202,13 @@ fn bench(c: &mut Criterion) {
         per_s(ours_med),
         ours_cpu,
         per_s(ours_cpu)
+    );
+    println!(
+        "  of which reading   : {:>10.3?} ({:>6.2} M ev/s)   {:>10.3?} ({:>6.2} M ev/s)",
+        read_med,
+        per_s(read_med),
+        read_cpu,
+        per_s(read_cpu)
     );
     println!(
         "sysdig 0.29.3        : {:>10.3?} ({:>6.2} M ev/s)   {:>10.3?} ({:>6.2} M ev/s)",

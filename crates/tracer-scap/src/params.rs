@@ -229,7 +229,7 @@ pub(crate) enum Tuple {
 }
 
 fn sa(ip: IpAddr, port: u16) -> Option<SocketAddr> {
-    crate::meta::endpoint(ip, port)
+    crate::fdlist::endpoint(ip, port)
 }
 
 /// Decodes a SOCKTUPLE parameter (`None` for empty or unknown families).
@@ -293,7 +293,7 @@ pub(crate) fn parse_sockaddr(b: &[u8]) -> Option<Tuple> {
 
 /// Encodes a SOCKTUPLE (source → destination). Empty when both sides are unknown.
 pub(crate) fn encode_tuple(out: &mut Vec<u8>, s: Option<SocketAddr>, d: Option<SocketAddr>) {
-    use crate::meta::{ip4_bytes, ip6_bytes};
+    use crate::fdlist::{ip4_bytes, ip6_bytes};
     let zero = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0);
     let v6 = matches!(s.or(d), Some(SocketAddr::V6(_)));
     if s.is_none() && d.is_none() {

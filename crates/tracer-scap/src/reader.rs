@@ -13,16 +13,15 @@ use crate::block::{classify, BlockKind, Cur, DF_TRACER, SHB, SHB_MAGIC};
 use crate::decode::{self, file_kind, FdKind, Live, Meaning, OTHER_EVENT_BASE};
 use crate::error::{ScapError, ScapWarning, WarningKind};
 use crate::evtable::EVENT_MAX;
-use crate::meta::{self, FdEntry, Interface, MachineInfo, ProcessEntry, UserEntry};
+use crate::fdlist::FdEntry;
+use crate::framing::{BlockSource, Damage};
+use crate::meta::{self, Interface, MachineInfo, ProcessEntry, UserEntry};
 use crate::pairing::Pairing;
 use crate::params::RawEvent;
 
 /// Blocks larger than this are treated as corruption (sysdig's own limit for event
 /// blocks is 64 KiB; metadata blocks of huge systems stay far below this).
 const MAX_BLOCK: u64 = 256 << 20;
-
-/// Size of the read window (grows temporarily for larger blocks).
-const WINDOW: usize = 1 << 17;
 
 /// Counters of what the reader saw and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,16 +80,7 @@ struct Section {
 /// (from the fd list or an open event) as exactly `/dev/null` — the fds sysdig would
 /// parse as tracers. All other payloads are dropped.
 pub struct ScapReader {
-    src: Box<dyn Read + Send>,
-    gzip: bool,
-    /// Read window: blocks are parsed in place from `win[pos..end]`.
-    win: Vec<u8>,
-    pos: usize,
-    end: usize,
-    /// Stream offset of `win[0]`.
-    base: u64,
-    /// The current block's payload (without header and trailer) in `win`.
-    body: (usize, usize),
+    io: BlockSource,
     queue: VecDeque<Event>,
     /// The event handed out by [`ScapReader::next_ref`], rebuilt in place.
     current: Event,
@@ -107,17 +97,11 @@ pub struct ScapReader {
 impl std::fmt::Debug for ScapReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScapReader")
-            .field("gzip", &self.gzip)
-            .field("offset", &self.offset())
+            .field("gzip", &self.io.gzip)
+            .field("offset", &self.io.offset())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
-}
-
-enum Damage {
-    Truncated { expected: u64, got: u64 },
-    Corrupt(String),
-    Decompression(String),
 }
 
 impl ScapReader {
@@ -151,13 +135,7 @@ impl ScapReader {
             Box::new(chained)
         };
         let mut rd = ScapReader {
-            src,
-            gzip,
-            win: vec![0; WINDOW],
-            pos: 0,
-            end: 0,
-            base: 0,
-            body: (0, 0),
+            io: BlockSource::new(src, gzip),
             queue: VecDeque::new(),
             current: Event {
                 ts: 0,
@@ -178,18 +156,18 @@ impl ScapReader {
             warnings: Vec::new(),
         };
         // The first block must be a section header.
-        let got = rd.fill_to(8)?;
+        let got = rd.io.fill_to(8)?;
         if got < 8 {
             return Err(ScapError::TooShort(got as u64));
         }
-        let (id, len) = rd.block_header();
+        let (id, len) = rd.io.block_header();
         if id != SHB {
             return Err(ScapError::NotScap(id));
         }
         if !(28..=MAX_BLOCK).contains(&len) {
             return Err(ScapError::TooShort(len));
         }
-        match rd.read_block(len) {
+        match rd.io.read_block(len) {
             Ok(()) => {}
             Err(Damage::Truncated { got, .. }) => return Err(ScapError::TooShort(got)),
             Err(Damage::Corrupt(m) | Damage::Decompression(m)) => {
@@ -204,7 +182,7 @@ impl ScapReader {
 
     /// True when the file is gzip-compressed.
     pub fn is_gzip(&self) -> bool {
-        self.gzip
+        self.io.gzip
     }
 
     /// Machine info of the current section, if the capture has one.
@@ -284,96 +262,8 @@ impl ScapReader {
         }
     }
 
-    /// Stream offset (decompressed for gzip) of the next unread byte.
-    fn offset(&self) -> u64 {
-        self.base + self.pos as u64
-    }
-
-    /// Makes at least `n` bytes available at `pos` (fewer only at the end of the
-    /// input); returns how many are available. The window grows only as data arrives.
-    fn fill_to(&mut self, n: usize) -> io::Result<usize> {
-        if self.end - self.pos >= n {
-            return Ok(self.end - self.pos);
-        }
-        if self.pos > 0 {
-            self.win.copy_within(self.pos..self.end, 0);
-            self.base += self.pos as u64;
-            self.end -= self.pos;
-            self.pos = 0;
-            if self.win.len() > 4 * WINDOW && self.end < WINDOW {
-                self.win.truncate(WINDOW);
-                self.win.shrink_to_fit();
-            }
-        }
-        while self.end < n {
-            if self.end == self.win.len() {
-                let grow = self.win.len().max(WINDOW);
-                self.win.resize(self.win.len() + grow, 0);
-            }
-            match self.src.read(&mut self.win[self.end..]) {
-                Ok(0) => break,
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(self.end - self.pos)
-    }
-
-    /// Type and total length of the block at `pos` (8 bytes must be available).
-    fn block_header(&self) -> (u32, u64) {
-        let h = &self.win[self.pos..self.pos + 8];
-        (
-            u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
-            u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as u64,
-        )
-    }
-
-    fn damage_of(&self, e: io::Error) -> Result<Damage, ScapError> {
-        match e.kind() {
-            ErrorKind::UnexpectedEof | ErrorKind::InvalidData | ErrorKind::InvalidInput => {
-                Ok(if self.gzip {
-                    Damage::Decompression(e.to_string())
-                } else {
-                    Damage::Corrupt(e.to_string())
-                })
-            }
-            _ => Err(ScapError::Io(e)),
-        }
-    }
-
-    /// Makes the whole block of total length `len` at `pos` available, checks its
-    /// trailer, records its payload range in `body` and moves `pos` past it.
-    fn read_block(&mut self, len: u64) -> Result<(), Damage> {
-        let len_us = len as usize;
-        let avail = match self.fill_to(len_us) {
-            Ok(a) => a,
-            Err(e) => {
-                return Err(self
-                    .damage_of(e)
-                    .unwrap_or_else(|e| Damage::Corrupt(e.to_string())))
-            }
-        };
-        if avail < len_us {
-            return Err(Damage::Truncated {
-                expected: len,
-                got: avail as u64,
-            });
-        }
-        let t = &self.win[self.pos + len_us - 4..self.pos + len_us];
-        let trailer = u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as u64;
-        if trailer != len {
-            return Err(Damage::Corrupt(format!(
-                "wrong block total length, header={len}, trailer={trailer}"
-            )));
-        }
-        self.body = (self.pos + 8, self.pos + len_us - 4);
-        self.pos += len_us;
-        Ok(())
-    }
-
     fn check_shb(&self) -> Result<(), ScapError> {
-        let mut c = Cur::new(&self.win[self.body.0..self.body.1]);
+        let mut c = Cur::new(self.io.body());
         let magic = c.u32().unwrap_or(0);
         if magic != SHB_MAGIC {
             return Err(ScapError::BadMagic(magic));
@@ -412,11 +302,11 @@ impl ScapReader {
 
     /// Reads and handles one block.
     fn step(&mut self) -> Result<bool, ScapError> {
-        let at = self.offset();
-        let got = match self.fill_to(8) {
+        let at = self.io.offset();
+        let got = match self.io.fill_to(8) {
             Ok(n) => n,
             Err(e) => {
-                let d = self.damage_of(e)?;
+                let d = self.io.damage_of(e)?;
                 self.stop(at, d);
                 return Ok(false);
             }
@@ -435,7 +325,7 @@ impl ScapReader {
             );
             return Ok(false);
         }
-        let (id, len) = self.block_header();
+        let (id, len) = self.io.block_header();
         if !(12..=MAX_BLOCK).contains(&len) {
             self.stop(
                 at,
@@ -443,7 +333,7 @@ impl ScapReader {
             );
             return Ok(false);
         }
-        if let Err(d) = self.read_block(len) {
+        if let Err(d) = self.io.read_block(len) {
             self.stop(at, d);
             return Ok(false);
         }
@@ -482,8 +372,8 @@ impl ScapReader {
     }
 
     fn on_metadata(&mut self, kind: BlockKind) {
-        let win = std::mem::take(&mut self.win);
-        let buf = &win[self.body.0..self.body.1];
+        let win = std::mem::take(&mut self.io.win);
+        let buf = &win[self.io.body.0..self.io.body.1];
         match kind {
             BlockKind::Mi => self.section.machine = meta::parse_mi(buf),
             BlockKind::Pl(v) => {
@@ -498,7 +388,7 @@ impl ScapReader {
             BlockKind::Fdl(v) => {
                 let ips: Vec<IpAddr> = self.section.interfaces.iter().map(|i| i.addr).collect();
                 let first = self.section.fds.len();
-                if !meta::parse_fdl(buf, v, &ips, &mut self.section.fds) {
+                if !crate::fdlist::parse_fdl(buf, v, &ips, &mut self.section.fds) {
                     self.stats.malformed_metadata += 1;
                 }
                 for e in &self.section.fds[first..] {
@@ -516,7 +406,7 @@ impl ScapReader {
             BlockKind::Ul(v) => meta::parse_ul(buf, v, &mut self.section.users),
             _ => {}
         }
-        self.win = win;
+        self.io.win = win;
     }
 
     /// Emits the section's process and fd tables as snapshot events.
@@ -557,9 +447,9 @@ impl ScapReader {
     }
 
     fn on_event_block(&mut self, v2: bool, has_flags: bool, large: bool) -> bool {
-        let win = std::mem::take(&mut self.win);
-        let ev = self.handle_event(&win[self.body.0..self.body.1], v2, has_flags, large);
-        self.win = win;
+        let win = std::mem::take(&mut self.io.win);
+        let ev = self.handle_event(&win[self.io.body.0..self.io.body.1], v2, has_flags, large);
+        self.io.win = win;
         ev
     }
 

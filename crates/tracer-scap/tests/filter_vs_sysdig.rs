@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tracer_core::engine::{Engine, EngineConfig};
+use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallKind, ThreadInfo};
 use tracer_core::event_view::EventView;
 use tracer_core::filter::lines::LineSplitter;
-use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallKind, ThreadInfo};
 use tracer_core::filter::{Filter, Format};
 use tracer_scap::evtable::EVENT_TABLE;
 use tracer_scap::{ScapReader, ScapWriter, WriterOptions, OTHER_EVENT_BASE};
@@ -70,13 +70,18 @@ fn read_events(file: &Path) -> Vec<Event> {
 }
 
 /// Runs the engine over a capture and calls `f` on every output line.
-fn for_each_line(file: &Path, mut f: impl FnMut(&dyn Fn(&Filter) -> bool, &dyn Fn(&Format) -> Option<String>)) {
+fn for_each_line(
+    file: &Path,
+    mut f: impl FnMut(&dyn Fn(&Filter) -> bool, &dyn Fn(&Format) -> Option<String>),
+) {
     let events = read_events(file);
     let mut engine = Engine::new(EngineConfig::default());
     let mut splitter = LineSplitter::new().with_type_names(other_name);
     let mut consumer = |v: &EventView<'_>| {
         for line in splitter.split(v) {
-            f(&|flt: &Filter| flt.matches(&line), &|fmt: &Format| fmt.render(&line));
+            f(&|flt: &Filter| flt.matches(&line), &|fmt: &Format| {
+                fmt.render(&line)
+            });
         }
     };
     for e in &events {
@@ -96,7 +101,7 @@ fn our_lines(file: &Path, format: &str, filter: Option<&str>) -> Vec<String> {
     let flt = filter.map(|f| Filter::compile(f).unwrap_or_else(|e| panic!("{e}")));
     let mut out = vec![];
     for_each_line(file, |m, r| {
-        if flt.as_ref().is_none_or(|f| m(f)) {
+        if flt.as_ref().is_none_or(m) {
             if let Some(s) = r(&fmt) {
                 out.push(s);
             }
@@ -112,7 +117,10 @@ fn sysdig_count(file: &Path, filter: &str) -> usize {
 /// (sample, filter) pairs whose counts must equal sysdig's.
 const AGREE: &[(&str, &str)] = &[
     ("generated-full.scap", "evt.type=read"),
-    ("generated-full.scap", "evt.type in (read, write, pread, pwrite)"),
+    (
+        "generated-full.scap",
+        "evt.type in (read, write, pread, pwrite)",
+    ),
     ("generated-full.scap", "evt.type=read or evt.type=write"),
     ("generated-full.scap", "not evt.type=read"),
     ("generated-full.scap", "evt.type!=read"),
@@ -127,7 +135,10 @@ const AGREE: &[(&str, &str)] = &[
     ("generated-full.scap", "fd.name=/etc/hosts"),
     ("generated-full.scap", "fd.name != /etc/hosts"),
     ("generated-full.scap", "not fd.name = /etc/hosts"),
-    ("generated-full.scap", "fd.name in ('/etc/hosts', /tmp/out.bin)"),
+    (
+        "generated-full.scap",
+        "fd.name in ('/etc/hosts', /tmp/out.bin)",
+    ),
     ("generated-full.scap", "fd.name="),
     ("generated-full.scap", "fd.type=ipv4"),
     ("generated-full.scap", "fd.type=file and evt.is_io=true"),
@@ -148,7 +159,10 @@ const AGREE: &[(&str, &str)] = &[
     ("generated-full.scap", "evt.failed=false"),
     ("generated-full.scap", "evt.num<10"),
     ("generated-full.scap", "evt.num >= 40 and evt.num <= 60"),
-    ("generated-full.scap", "proc.name=webapp and thread.tid=2000"),
+    (
+        "generated-full.scap",
+        "proc.name=webapp and thread.tid=2000",
+    ),
     ("generated-full.scap", "proc.name icontains WEB"),
     ("generated-full.scap", "proc.pid != 2000"),
     ("generated-full.scap", "proc.ppid=2000"),
@@ -164,33 +178,63 @@ const AGREE: &[(&str, &str)] = &[
     ("generated-full.scap", "span.arg.url=/file1"),
     ("generated-full.scap", "span.id=2000"),
     ("generated-full.scap", "evtin.span.tags=download_handler"),
-    ("generated-full.scap", "evtin.span.tag[0]=download_handler and evt.is_io=true"),
-    ("generated-full.scap", "evtin.span.tags=download_handler.send"),
+    (
+        "generated-full.scap",
+        "evtin.span.tag[0]=download_handler and evt.is_io=true",
+    ),
+    (
+        "generated-full.scap",
+        "evtin.span.tags=download_handler.send",
+    ),
     ("generated-full.scap", "evtin.span.m.tags=serve"),
     ("generated-full.scap", "evtin.span.id=2001 and fd.type=ipv4"),
     ("generated-full.scap", "evtin.span.ntags=2"),
     ("generated-full.scap", "evtin.span.arg[0]=/file1"),
     ("generated-full.scap", "evtin.span.args contains user:bob"),
-    ("generated-full.scap", "(evt.type=read or evt.type=write) and not fd.type=file"),
-    ("generated-minimal.scap", "evtin.span.tags=download_handler and evt.type=read"),
+    (
+        "generated-full.scap",
+        "(evt.type=read or evt.type=write) and not fd.type=file",
+    ),
+    (
+        "generated-minimal.scap",
+        "evtin.span.tags=download_handler and evt.type=read",
+    ),
     ("generated-minimal.scap", "span.duration exists"),
     ("generated-minimal.scap", "fd.name contains out.bin"),
     ("generated-evf-tracer.scap", "evt.type=write"),
     ("generated-evf-tracer.scap", "evt.type=tracer"),
-    ("generated-evf-tracer.scap", "evtin.span.tags=download_handler"),
-    ("generated-full.resaved-by-sysdig.scap", "evtin.span.tag[0]=download_handler"),
-    ("generated-full.resaved-by-sysdig.scap", "evt.type=tracer and evt.dir=<"),
+    (
+        "generated-evf-tracer.scap",
+        "evtin.span.tags=download_handler",
+    ),
+    (
+        "generated-full.resaved-by-sysdig.scap",
+        "evtin.span.tag[0]=download_handler",
+    ),
+    (
+        "generated-full.resaved-by-sysdig.scap",
+        "evt.type=tracer and evt.dir=<",
+    ),
     ("public-falco-cat_write.scap", "evt.type=openat"),
     ("public-falco-cat_write.scap", "fd.name contains /etc"),
     ("public-falco-cat_write.scap", "evt.is_io=true"),
-    ("public-falco-open-multiple-files.scap", "evt.type in (open, openat) and evt.dir=<"),
+    (
+        "public-falco-open-multiple-files.scap",
+        "evt.type in (open, openat) and evt.dir=<",
+    ),
     ("public-falco-open-multiple-files.scap", "fd.typechar=f"),
     ("public-libs-curl_google.scap", "fd.type=ipv4"),
     ("public-libs-curl_google.scap", "evt.failed=true"),
     ("public-libs-curl_google.scap", "evt.res=ENOENT"),
     ("public-libs-curl_google.scap", "evt.type=connect"),
-    ("public-libs-curl_google.scap", "fd.sport=80 or fd.sport=443"),
-    ("public-libs-curl_google.scap", "evt.type=close and evt.dir=>"),
+    (
+        "public-libs-curl_google.scap",
+        "fd.sport=80 or fd.sport=443",
+    ),
+    (
+        "public-libs-curl_google.scap",
+        "evt.type=close and evt.dir=>",
+    ),
     ("public-libs-test_ipv6_client.scap", "fd.type=ipv6"),
     ("public-libs-test_ipv6_client.scap", "fd.l4proto=tcp"),
     ("public-falco-syscall.scap", "proc.name exists"),
@@ -208,7 +252,13 @@ fn filters_agree_with_sysdig() {
             bad.push(format!("{file}: [{filter}] ours={ours} sysdig={theirs}"));
         }
     }
-    assert!(bad.is_empty(), "{} of {} disagree:\n{}", bad.len(), AGREE.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} of {} disagree:\n{}",
+        bad.len(),
+        AGREE.len(),
+        bad.join("\n")
+    );
 }
 
 /// `(sample, -p format, optional filter)` whose printed lines must equal sysdig's.
@@ -310,12 +360,20 @@ fn s17_capture(dir: &Path) -> PathBuf {
     evs.push(info(a, a, 1, "app"));
     evs.push(info(b, a, 1, "app"));
     evs.push(info(c, c, a, "child"));
-    for (pid, fd, path) in [(a, 3, "/dev/null"), (a, 5, "/data/a.bin"), (c, 3, "/dev/null"), (c, 5, "/data/c.bin")] {
+    for (pid, fd, path) in [
+        (a, 3, "/dev/null"),
+        (a, 5, "/data/a.bin"),
+        (c, 3, "/dev/null"),
+        (c, 5, "/data/c.bin"),
+    ] {
         evs.push(Event {
             ts: 1_000,
             tid: pid,
             pid,
-            kind: EventKind::FdSnapshot { fd, target: FdTarget::File(path.into()) },
+            kind: EventKind::FdSnapshot {
+                fd,
+                target: FdTarget::File(path.into()),
+            },
         });
     }
     let base = 1_700_000_000_000_000_000u64;
@@ -337,7 +395,12 @@ fn s17_capture(dir: &Path) -> PathBuf {
                 sc
             }
         };
-        evs.push(Event { ts, tid, pid, kind: EventKind::Syscall(sc) });
+        evs.push(Event {
+            ts,
+            tid,
+            pid,
+            kind: EventKind::Syscall(sc),
+        });
     };
     push(&mut evs, a, a, None);
     push(&mut evs, a, a, Some(">:t:a:x=1,y=2:"));
@@ -401,7 +464,10 @@ fn round_trip_capture_agrees_with_sysdig() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     let fmt = "%evt.num %evt.dir %evt.type %thread.tid %evtin.span.tags %evtin.span.args";
-    assert_eq!(our_lines(&p, fmt, None).join("\n") + "\n", sysdig(&p, &["-p", fmt]));
+    assert_eq!(
+        our_lines(&p, fmt, None).join("\n") + "\n",
+        sysdig(&p, &["-p", fmt])
+    );
 }
 
 /// Where sysdig 0.29.3 has a documented bug, the project's fixed behaviour.
@@ -412,13 +478,23 @@ fn round_trip_capture_fixed_behaviour() {
     // C8: the process scope also covers the other thread (B = 101) of the process.
     assert_eq!(
         our_count(&p, "evtin.span.p.tags=a"),
-        sysdig_count(&p, "evtin.span.tags=a") + sysdig_count(&p, "evtin.span.m.tags=a and thread.tid=101")
+        sysdig_count(&p, "evtin.span.tags=a")
+            + sysdig_count(&p, "evtin.span.m.tags=a and thread.tid=101")
     );
     assert!(sysdig_count(&p, "evtin.span.m.tags=a and thread.tid=101") > 0);
-    assert_eq!(sysdig_count(&p, "evtin.span.p.tags=a"), sysdig_count(&p, "evtin.span.tags=a"));
+    assert_eq!(
+        sysdig_count(&p, "evtin.span.p.tags=a"),
+        sysdig_count(&p, "evtin.span.tags=a")
+    );
     // C9: arg.NAME honours NAME (sysdig returns the last argument whatever NAME is).
-    assert_eq!(our_count(&p, "evtin.span.arg.z=3"), sysdig_count(&p, "evtin.span.arg[0]=3"));
-    assert_eq!(our_count(&p, "evtin.span.arg.x=1"), sysdig_count(&p, "evtin.span.arg[0]=1"));
+    assert_eq!(
+        our_count(&p, "evtin.span.arg.z=3"),
+        sysdig_count(&p, "evtin.span.arg[0]=3")
+    );
+    assert_eq!(
+        our_count(&p, "evtin.span.arg.x=1"),
+        sysdig_count(&p, "evtin.span.arg[0]=1")
+    );
     assert_eq!(our_count(&p, "evtin.span.arg.fd=3"), 0);
     assert!(sysdig_count(&p, "evtin.span.arg.fd=3") > 0);
     // C7: fortag[N] means exactly N tags (sysdig: N+1).
@@ -437,8 +513,15 @@ fn round_trip_capture_fixed_behaviour() {
         );
     }
     // C10: span.time is the enter time on exits too (sysdig prints the exit's time).
-    let ours = our_lines(&p, "%span.tags %span.time %span.rawtime", Some("evt.type=tracer"));
-    let theirs = sysdig(&p, &["-p", "%span.tags %span.time %evt.time", "evt.type=tracer"]);
+    let ours = our_lines(
+        &p,
+        "%span.tags %span.time %span.rawtime",
+        Some("evt.type=tracer"),
+    );
+    let theirs = sysdig(
+        &p,
+        &["-p", "%span.tags %span.time %evt.time", "evt.type=tracer"],
+    );
     let enter_time: std::collections::HashMap<&str, &str> = theirs
         .lines()
         .take(2)

@@ -270,3 +270,31 @@ fn a_killed_writer_leaves_whole_blocks_only() {
     let out = sysdig(&path, &["-p", "%evt.num"]);
     assert!(out.lines().count() > 50);
 }
+
+#[test]
+fn samples_rewritten_by_our_writer_keep_their_syscalls() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in samples() {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let orig = read_all(&path);
+        let out = dir.path().join(format!("{name}.rewritten.scap"));
+        write(&out, &orig.events, WriterOptions::default());
+        let back = read_all(&out);
+        assert!(back.warnings.is_empty(), "{name}: {:?}", back.warnings);
+        let summary = |evs: &[Event]| {
+            let mut m: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+            for e in evs {
+                if let EventKind::Syscall(sc) = &e.kind {
+                    let k = m.entry(format!("{:?}", sc.kind)).or_default();
+                    k.0 += 1;
+                    k.1 += sc.res;
+                }
+            }
+            m
+        };
+        assert_eq!(summary(&orig.events), summary(&back.events), "{name}");
+        // sysdig reads the rewritten file to the end.
+        let lines = sysdig(&out, &["-p", "%evt.num"]).lines().count();
+        assert!(lines > 0, "{name}");
+    }
+}

@@ -8,12 +8,13 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracer_core::engine::{Engine, EngineConfig, NoConsumer};
 use tracer_core::event::Event;
+use tracer_otlp::{salt_from, Exporter, MapperConfig, OtlpConsumer};
 use tracer_probe::{ProbeConfig, Target};
 use tracer_scap::{ScapWriter, WriterOptions};
 
 use crate::cli::CaptureArgs;
 use crate::cmd::live::{run_probe, stop_flag, RunSpec};
-use crate::cmd::summary;
+use crate::cmd::{export, summary};
 use crate::output::Output;
 use crate::render::human::{bytes, rate};
 
@@ -61,6 +62,27 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
         },
     )
     .with_context(|| format!("cannot create {}", args.write.display()))?;
+    // Live OTLP export (validated before the probe starts); spans only, never blocking.
+    let exporter = match &args.otlp {
+        Some(url) => Some(Exporter::start(
+            export::OtlpOptions::default_for_capture().exporter(url)?,
+        )?),
+        None => None,
+    };
+    let mut otlp = exporter.as_ref().map(|ex| {
+        let host = export::local_host_name();
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        OtlpConsumer::new(
+            MapperConfig {
+                salt: salt_from(format!("{host}\0{started}").as_bytes()),
+                host_name: Some(host).filter(|h| !h.is_empty()),
+                ..MapperConfig::default()
+            },
+            ex,
+        )
+    });
     let spec = RunSpec {
         probe: ProbeConfig {
             target,
@@ -87,7 +109,10 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
         spec,
         &mut |e: Event| {
             events += 1;
-            engine.borrow_mut().process(&e, &mut NoConsumer);
+            match otlp.as_mut() {
+                Some(c) => engine.borrow_mut().process(&e, c),
+                None => engine.borrow_mut().process(&e, &mut NoConsumer),
+            }
             if write_err.is_none() {
                 if let Err(err) = writer.write_event(&e) {
                     write_err = Some(err);
@@ -100,8 +125,12 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
             // Rate over the last tick, not since the start.
             let (n0, t0) = last_tick.replace((c.events, elapsed));
             let dt = (elapsed - t0).as_secs_f64().max(1e-3);
+            let otlp_status = exporter.as_ref().map_or(String::new(), |ex| {
+                let st = ex.stats();
+                format!(" · otlp {} sent / {} not delivered", st.sent, st.undelivered())
+            });
             status.set_message(format!(
-                "{:.1}s · {} events ({}/s) · spans {} open / {} closed · {} dropped",
+                "{:.1}s · {} events ({}/s) · spans {} open / {} closed · {} dropped{otlp_status}",
                 elapsed.as_secs_f64(),
                 c.events,
                 rate(c.events.saturating_sub(n0) as f64 / dt),
@@ -128,7 +157,16 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
     let (_, wstats) = writer
         .finish()
         .with_context(|| format!("cannot write {}", args.write.display()))?;
-    let report = engine.into_inner().finish(&mut NoConsumer);
+    let report = match otlp.as_mut() {
+        Some(c) => engine.into_inner().finish(c),
+        None => engine.into_inner().finish(&mut NoConsumer),
+    };
+    let mapping = otlp.map(|c| c.mapper().stats());
+    let otlp_summary = exporter.map(|ex| export::ExportSummary {
+        url: ex.url().to_string(),
+        delivery: ex.finish(),
+        mapping: mapping.unwrap_or_default(),
+    });
     let c = &report.counts;
     let size = std::fs::metadata(&args.write)
         .map(|m| m.len())
@@ -171,6 +209,10 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
         if code != 0 {
             eprintln!("tracer: note: the traced command exited with status {code}");
         }
+    }
+    // The capture is complete either way; undelivered spans are reported last.
+    if let Some(summary) = &otlp_summary {
+        export::finish(summary)?;
     }
     Ok(())
 }

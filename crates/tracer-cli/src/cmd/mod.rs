@@ -9,6 +9,7 @@ pub mod by;
 pub mod capture;
 pub mod collect;
 pub mod events;
+pub mod export;
 pub mod fields;
 pub mod list;
 pub mod live;
@@ -27,5 +28,6 @@ pub fn run(command: Command, out: &Output) -> Result<()> {
         Command::Capture(a) => capture::run(a, out),
         Command::Events(a) => events::run(a, out),
         Command::Statsd(a) => statsd::run(a, out),
+        Command::Export(a) => export::run(a, out),
     }
 }

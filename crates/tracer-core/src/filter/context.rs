@@ -42,7 +42,7 @@ pub struct ThreadFacts<'a> {
     pub comm: &'a str,
     /// Executable.
     pub exe: &'a str,
-    /// Arguments after argv[0].
+    /// Arguments after `argv[0]`.
     pub args: &'a [String],
     /// True once this thread has written a marker (sysdig's per-thread tracer state;
     /// `evtin.*` *extraction* is NULL on threads without it).
@@ -62,6 +62,9 @@ pub struct FdFacts<'a> {
     /// creates on the enter line of an fd-creating syscall (`f` for open, `4` for
     /// socket and accept).
     pub typechar_hint: Option<&'static str>,
+    /// `fd.name` already formatted by the source (sockets need formatting), if it has
+    /// it; otherwise it is derived from `target`.
+    pub name: Option<&'a str>,
 }
 
 /// An open span record (or the record a marker matched).
@@ -128,6 +131,10 @@ pub trait EventSource {
     /// marker this includes its own new record; on an exit marker the matched record
     /// is already removed.
     fn open_spans(&self) -> Self::Spans<'_>;
+    /// True for marker events (a cheap test; the default asks [`EventSource::marker`]).
+    fn is_marker(&self) -> bool {
+        self.marker().is_some()
+    }
     /// `evt.cpu`, when the source records it.
     fn cpu(&self) -> Option<u32> {
         None

@@ -48,7 +48,7 @@ enum Check {
     Num(CmpOp, i128),
     NumIn(Box<[i128]>),
     Str(CmpOp, Box<[u8]>),
-    Contains(memmem::Finder<'static>),
+    Contains(Box<memmem::Finder<'static>>),
     IContains(Box<[u8]>),
     StrIn(Box<[Box<[u8]>]>),
     Bool(bool, bool),
@@ -97,7 +97,7 @@ fn compile_check(op: CmpOp, values: &[Literal]) -> Check {
         }
         (op, [Literal::Num(n)]) => Check::Num(op, *n),
         (CmpOp::Contains, [Literal::Str(s)]) => {
-            Check::Contains(memmem::Finder::new(s.as_slice()).into_owned())
+            Check::Contains(Box::new(memmem::Finder::new(s.as_slice()).into_owned()))
         }
         (CmpOp::IContains, [Literal::Str(s)]) => {
             Check::IContains(s.to_ascii_lowercase().into_boxed_slice())
@@ -122,13 +122,38 @@ fn cmp_ord<T: Ord>(op: CmpOp, a: &T, b: &T) -> bool {
     }
 }
 
-/// Byte-string equality by a plain early-exit loop. Filter operands are short (names,
-/// tags, types); measured on the CI machine, libc's vectorised `memcmp` (and the SSE
-/// code the compiler makes of a branch-free loop) cost ~100 ns per call there, the
-/// scalar loop a few ns (see `benches/filter.rs`).
+/// Byte-string equality for short operands (names, tags, types) with a few overlapping
+/// word loads and no data-dependent loop: a per-byte loop mispredicts on every
+/// mismatch, and libc's `memcmp` call costs more than the comparison (measured in
+/// `benches/filter.rs`). Long operands use the slice comparison.
 #[inline]
 fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    fn w32(s: &[u8], i: usize) -> u32 {
+        u32::from_ne_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]])
+    }
+    fn w64(s: &[u8], i: usize) -> u64 {
+        u64::from_ne_bytes([
+            s[i],
+            s[i + 1],
+            s[i + 2],
+            s[i + 3],
+            s[i + 4],
+            s[i + 5],
+            s[i + 6],
+            s[i + 7],
+        ])
+    }
+    match n {
+        0 => true,
+        1..=3 => (a[0] == b[0]) & (a[n / 2] == b[n / 2]) & (a[n - 1] == b[n - 1]),
+        4..=8 => (w32(a, 0) == w32(b, 0)) & (w32(a, n - 4) == w32(b, n - 4)),
+        9..=16 => (w64(a, 0) == w64(b, 0)) & (w64(a, n - 8) == w64(b, n - 8)),
+        _ => a == b,
+    }
 }
 
 fn literal_eq(v: &Value<'_>, l: &Literal) -> bool {
@@ -165,9 +190,7 @@ impl Check {
                     CmpOp::Eq => eq_bytes(x, s),
                     CmpOp::Ne => !eq_bytes(x, s),
                     CmpOp::StartsWith => x.len() >= s.len() && eq_bytes(&x[..s.len()], s),
-                    CmpOp::EndsWith => {
-                        x.len() >= s.len() && eq_bytes(&x[x.len() - s.len()..], s)
-                    }
+                    CmpOp::EndsWith => x.len() >= s.len() && eq_bytes(&x[x.len() - s.len()..], s),
                     op => cmp_ord(*op, &x, &s),
                 }
             }
@@ -176,7 +199,9 @@ impl Check {
                 s.is_empty() || x.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s))
             }
             Check::StrIn(ss) => ss.iter().any(|s| eq_bytes(s, x)),
-            Check::Any(ls) => ls.iter().any(|l| matches!(l, Literal::Str(s) if eq_bytes(s, x))),
+            Check::Any(ls) => ls
+                .iter()
+                .any(|l| matches!(l, Literal::Str(s) if eq_bytes(s, x))),
             _ => false,
         }
     }
@@ -199,10 +224,6 @@ impl Test {
     fn eval<E: EventSource>(&self, ev: &E) -> bool {
         if let FieldKind::Evtin(scope, prop) = self.field.kind {
             let t = ev.thread();
-            let marker = ev.marker();
-            let own: Option<SpanFacts<'_>> = marker
-                .filter(|m| m.dir == Direction::Enter)
-                .and_then(|m| m.record);
             let arg = &self.field.arg;
             let holds = |rec: &SpanFacts<'_>| {
                 if let Some(n) = span_prop_number(prop, rec) {
@@ -213,15 +234,24 @@ impl Test {
                     None => span_prop(prop, arg, rec).is_some_and(|v| self.check.holds(&v)),
                 }
             };
-            for rec in ev.open_spans().filter(|r| in_scope(scope, r, &t)) {
-                if holds(&rec) {
+            for rec in ev.open_spans() {
+                if in_scope(scope, &rec, &t) && holds(&rec) {
+                    // An enter marker is not inside its own new span.
+                    let own = ev
+                        .is_marker()
+                        .then(|| ev.marker())
+                        .flatten()
+                        .filter(|m| m.dir == Direction::Enter)
+                        .and_then(|m| m.record);
                     return own.is_none_or(|o| o.key != rec.key);
                 }
             }
             // An exit marker is "inside" the span it just closed.
-            if let Some(m) = marker.filter(|m| m.dir == Direction::Exit) {
-                if let Some(rec) = m.record.filter(|r| in_scope(scope, r, &t)) {
-                    return holds(&rec);
+            if ev.is_marker() {
+                if let Some(m) = ev.marker().filter(|m| m.dir == Direction::Exit) {
+                    if let Some(rec) = m.record.filter(|r| in_scope(scope, r, &t)) {
+                        return holds(&rec);
+                    }
                 }
             }
             return false;
@@ -244,6 +274,26 @@ impl Node {
             Node::Or(v) => v.iter().any(|n| n.eval(ev)),
             Node::Not(n) => !n.eval(ev),
             Node::Test(t) => t.eval(ev),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eq_bytes;
+
+    #[test]
+    fn eq_bytes_all_lengths() {
+        let base: Vec<u8> = (0u8..40).map(|i| b'a' + i % 26).collect();
+        for n in 0..40 {
+            let a = &base[..n];
+            assert!(eq_bytes(a, a));
+            assert!(!eq_bytes(a, &base[..n + 1]));
+            for i in 0..n {
+                let mut b = a.to_vec();
+                b[i] ^= 0x20;
+                assert!(!eq_bytes(a, &b), "len {n}, byte {i}");
+            }
         }
     }
 }

@@ -135,9 +135,7 @@ pub fn in_scope(scope: Scope, rec: &SpanFacts<'_>, t: &ThreadFacts<'_>) -> bool 
         Scope::Process => rec.writer_pid == t.pid,
         // sysdig: the record's thread still exists and its pid is the event thread's
         // ptid; never the span's own thread.
-        Scope::Children => {
-            rec.writer_alive && rec.writer_pid == t.ptid && rec.writer_tid != t.tid
-        }
+        Scope::Children => rec.writer_alive && rec.writer_pid == t.ptid && rec.writer_tid != t.tid,
         Scope::Machine => true,
     }
 }
@@ -178,7 +176,8 @@ pub fn span_prop<'a>(prop: SpanProp, arg: &FieldArg, rec: &SpanFacts<'a>) -> Opt
     })
 }
 
-fn fd_name(target: &FdTarget) -> Option<Cow<'_, str>> {
+/// sysdig's `fd.name` of a target (`None` for an unknown target).
+pub fn fd_name(target: &FdTarget) -> Option<Cow<'_, str>> {
     Some(match target {
         FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p) => Cow::Borrowed(p),
         FdTarget::Other(s) => Cow::Borrowed(s),
@@ -220,9 +219,7 @@ fn client_server(target: &FdTarget) -> (Option<SocketAddr>, Option<SocketAddr>) 
 
 fn is_v6(target: &FdTarget, hint: bool) -> bool {
     match target {
-        FdTarget::Inet { local, remote, .. } => {
-            local.or(*remote).map_or(hint, |a| a.is_ipv6())
-        }
+        FdTarget::Inet { local, remote, .. } => local.or(*remote).map_or(hint, |a| a.is_ipv6()),
         _ => false,
     }
 }
@@ -352,18 +349,19 @@ fn marker_field<'a, E: EventSource>(
 /// Returning a plain slice (two registers) instead of a [`Value`] keeps the hot filter
 /// path free of stack round trips.
 #[inline(always)]
-pub fn borrowed_text<'a, E: EventSource>(kind: FieldKind, ev: &'a E) -> Option<Option<&'a [u8]>> {
+pub fn borrowed_text<E: EventSource>(kind: FieldKind, ev: &E) -> Option<Option<&[u8]>> {
     use FieldKind::*;
     Some(match kind {
         EvtType => Some(ev.type_name().as_bytes()),
         EvtDir => Some(ev.dir().as_str().as_bytes()),
         ProcName => Some(ev.thread().comm.as_bytes()),
         ProcExe => Some(ev.thread().exe.as_bytes()),
-        FdName => match ev.fd().and_then(|f| f.target) {
-            Some(FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p)) => {
+        FdName => match ev.fd().and_then(|f| f.name.map(Ok).or(f.target.map(Err))) {
+            Some(Ok(name)) => Some(name.as_bytes()),
+            Some(Err(FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p))) => {
                 Some(p.as_bytes())
             }
-            Some(FdTarget::Other(p)) => Some(p.as_bytes()),
+            Some(Err(FdTarget::Other(p))) => Some(p.as_bytes()),
             _ => return None,
         },
         FdType => ev.fd().and_then(fd_type).map(|t| t.0.as_bytes()),
@@ -376,11 +374,18 @@ pub fn borrowed_text<'a, E: EventSource>(kind: FieldKind, ev: &'a E) -> Option<O
 #[inline(always)]
 pub fn plain_number<E: EventSource>(kind: FieldKind, ev: &E) -> Option<Option<i128>> {
     use FieldKind::*;
-    let exit_sc = || ev.syscall().filter(|_| ev.dir() == super::context::EvtDir::Exit);
+    let exit_sc = || {
+        ev.syscall()
+            .filter(|_| ev.dir() == super::context::EvtDir::Exit)
+    };
     Some(match kind {
         EvtNum => Some(ev.num().into()),
         EvtRawTime => Some(ev.ts().into()),
-        EvtLatency => Some(exit_sc().map_or(0, |s| ev.ts().saturating_sub(s.enter_ts)).into()),
+        EvtLatency => Some(
+            exit_sc()
+                .map_or(0, |s| ev.ts().saturating_sub(s.enter_ts))
+                .into(),
+        ),
         EvtRawRes => exit_sc().map(|s| s.res.into()),
         FdNum => ev.fd().map(|f| f.num.into()),
         ProcPid => Some(ev.thread().pid.into()),
@@ -416,7 +421,11 @@ pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<
         EvtRawTime => Value::Num(ev.ts().into()),
         EvtType => Value::text(ev.type_name()),
         EvtDir => Value::text(ev.dir().as_str()),
-        EvtLatency => Value::Num(exit_sc.map_or(0, |s| ev.ts().saturating_sub(s.enter_ts)).into()),
+        EvtLatency => Value::Num(
+            exit_sc
+                .map_or(0, |s| ev.ts().saturating_sub(s.enter_ts))
+                .into(),
+        ),
         EvtRes => {
             let res = exit_sc?.res;
             if res >= 0 {
@@ -452,9 +461,12 @@ pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<
         EvtCpu => Value::Num(ev.cpu().unwrap_or(0).into()),
         EvtInfo => Value::owned(ev.info().unwrap_or_default()),
         FdNum => Value::Num(ev.fd()?.num.into()),
-        FdName => match fd_name(ev.fd()?.target?)? {
-            Cow::Borrowed(s) => Value::text(s),
-            Cow::Owned(s) => Value::owned(s),
+        FdName => match ev.fd()?.name {
+            Some(n) => Value::text(n),
+            None => match fd_name(ev.fd()?.target?)? {
+                Cow::Borrowed(s) => Value::text(s),
+                Cow::Owned(s) => Value::owned(s),
+            },
         },
         FdType => Value::text(fd_type(ev.fd()?)?.0),
         FdTypechar => {
@@ -474,7 +486,11 @@ pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<
         }
         FdCip | FdSip | FdCport | FdSport => {
             let (c, s) = client_server(ev.fd()?.target?);
-            let a = if matches!(field.kind, FdCip | FdCport) { c } else { s }?;
+            let a = if matches!(field.kind, FdCip | FdCport) {
+                c
+            } else {
+                s
+            }?;
             if matches!(field.kind, FdCip | FdSip) {
                 Value::Ip(a.ip())
             } else {
@@ -574,7 +590,10 @@ mod tests {
     #[test]
     fn clock() {
         assert_eq!(format_clock(3030), "00:00:00.000003030");
-        assert_eq!(format_clock(1_000_000_000 * 80_000 + 1000), "22:13:20.000001000");
+        assert_eq!(
+            format_clock(1_000_000_000 * 80_000 + 1000),
+            "22:13:20.000001000"
+        );
     }
 
     #[test]
@@ -586,7 +605,10 @@ mod tests {
         assert_eq!(split_path("/data/f.bin"), ("/data", "f.bin"));
         assert_eq!(split_path("/dev"), ("/", "dev"));
         assert_eq!(split_path("rel"), ("", "rel"));
-        let args = vec![(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"2".to_vec())];
+        let args = vec![
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"b".to_vec(), b"2".to_vec()),
+        ];
         assert_eq!(join_args(&args, b'='), b"a=1,b=2");
         assert_eq!(join_args(&args, b':'), b"a:1,b:2");
         assert_eq!(join_tags(&[b"a".to_vec(), vec![], b"c".to_vec()]), b"a..c");

@@ -67,7 +67,9 @@ impl Format {
             }
             // Longest field name: [A-Za-z0-9_.] plus an optional [..] index.
             let after = &body[i..];
-            let mut end = after.find(|c: char| !is_field_char(c)).unwrap_or(after.len());
+            let mut end = after
+                .find(|c: char| !is_field_char(c))
+                .unwrap_or(after.len());
             if after[end..].starts_with('[') {
                 if let Some(close) = after[end..].find(']') {
                     end += close + 1;
@@ -83,7 +85,11 @@ impl Format {
                 }
             }
             if name.is_empty() {
-                return Err(err(tok_start - 1, "'%' must be followed by a field name (use %% for a literal %)".into(), None));
+                return Err(err(
+                    tok_start - 1,
+                    "'%' must be followed by a field name (use %% for a literal %)".into(),
+                    None,
+                ));
             }
             let f = field.map_err(|e| err(tok_start, e.message, e.suggestion))?;
             if !text.is_empty() {

@@ -321,7 +321,10 @@ mod tests {
         assert_eq!(c.value(false).unwrap().value.text, "<");
         let mut c = Cursor::new(" 'a b\\'c' rest");
         let v = c.value(false).unwrap();
-        assert_eq!((v.value.text.as_str(), v.value.quoted, v.pos), ("a b'c", true, 1));
+        assert_eq!(
+            (v.value.text.as_str(), v.value.quoted, v.pos),
+            ("a b'c", true, 1)
+        );
         let mut c = Cursor::new("\"x\"");
         assert_eq!(c.value(false).unwrap().value.text, "x");
         let mut c = Cursor::new("a,b)");

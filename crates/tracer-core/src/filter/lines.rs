@@ -55,6 +55,8 @@ pub type TypeNames = fn(u32) -> Option<(&'static str, bool)>;
 struct FdState {
     target: FdTarget,
     v6: bool,
+    /// `fd.name`, formatted once per change of the fd.
+    name: Option<String>,
 }
 
 /// A thread's identity as it was before an event.
@@ -77,6 +79,8 @@ pub struct Line<'v, 'a> {
     other_names: Option<TypeNames>,
     /// Enter lines: the fd before the event (`None` = the fd was unknown).
     pre_fd: Option<Rc<FdState>>,
+    /// Exit lines: the fd after the event (with its formatted name), when known.
+    post_fd: Option<Rc<FdState>>,
     /// Enter line of an `execve`: the identity before it.
     pre_ident: Option<Rc<Ident>>,
 }
@@ -136,6 +140,7 @@ impl LineSplitter {
                 self.fds.insert(
                     key,
                     Rc::new(FdState {
+                        name: super::extract::fd_name(&info.target).map(|n| n.into_owned()),
                         target: info.target.clone(),
                         v6: v6_of(info),
                     }),
@@ -183,6 +188,7 @@ impl LineSplitter {
             num,
             other_names,
             pre_fd: None,
+            post_fd: None,
             pre_ident: None,
         };
         let out = match &view.class {
@@ -196,7 +202,10 @@ impl LineSplitter {
                     if s.syscall.kind == SyscallKind::Execve {
                         enter.pre_ident = self.idents.get(&view.event.tid).cloned();
                     }
-                    vec![enter, line(LineKind::SyscallExit, n + 1)]
+                    self.remember(view);
+                    let mut exit = line(LineKind::SyscallExit, n + 1);
+                    exit.post_fd = self.fds.get(&(pid, view.fd_num)).cloned();
+                    return vec![enter, exit];
                 }
             }
             EventClass::Tracer(t) => {
@@ -289,7 +298,10 @@ impl<'a> Line<'_, 'a> {
     }
 
     fn is_enter_line(&self) -> bool {
-        matches!(self.kind, LineKind::SyscallEnter | LineKind::MarkerWriteEnter)
+        matches!(
+            self.kind,
+            LineKind::SyscallEnter | LineKind::MarkerWriteEnter
+        )
     }
 
     fn thread_state(&self) -> Option<&'a ThreadState> {
@@ -360,8 +372,8 @@ impl<'a> EventSource for Line<'_, 'a> {
             Some(t) => {
                 // proc.ppid: the parent of the process (its main thread's parent).
                 let main = threads.get(t.pid).unwrap_or(t);
-                let ppid = (main.ptid >= 0)
-                    .then(|| threads.get(main.ptid).map_or(main.ptid, |p| p.pid));
+                let ppid =
+                    (main.ptid >= 0).then(|| threads.get(main.ptid).map_or(main.ptid, |p| p.pid));
                 let (comm, exe, args) = match &self.pre_ident {
                     Some(i) => (i.comm.as_str(), i.exe.as_str(), i.args.as_slice()),
                     None => (t.comm.as_str(), t.exe.as_str(), t.args.as_slice()),
@@ -394,19 +406,28 @@ impl<'a> EventSource for Line<'_, 'a> {
         use SyscallKind::*;
         let sc = self.syscall()?;
         let enter = self.is_enter_line();
-        let post = || {
-            self.view.fd.map(|f| FdFacts {
+        let post = || match &self.post_fd {
+            Some(st) => Some(FdFacts {
+                num: self.view.fd_num,
+                target: Some(&st.target),
+                v6: st.v6,
+                typechar_hint: None,
+                name: st.name.as_deref(),
+            }),
+            None => self.view.fd.map(|f| FdFacts {
                 num: self.view.fd_num,
                 target: Some(&f.target),
                 v6: v6_of(f),
                 typechar_hint: None,
-            })
+                name: None,
+            }),
         };
         let pre = |num: i64| FdFacts {
             num,
             target: self.pre_fd.as_ref().map(|s| &s.target),
             v6: self.pre_fd.as_ref().is_some_and(|s| s.v6),
             typechar_hint: None,
+            name: self.pre_fd.as_ref().and_then(|s| s.name.as_deref()),
         };
         match sc.kind {
             Clone | Clone3 | Fork | Vfork | Execve | Exit | ExitGroup | Pipe => None,
@@ -420,6 +441,7 @@ impl<'a> EventSource for Line<'_, 'a> {
                     target: None,
                     v6: false,
                     typechar_hint: Some(hint),
+                    name: None,
                 };
                 if enter || sc.res < 0 {
                     Some(bare(if enter { -1 } else { sc.res }))
@@ -445,6 +467,10 @@ impl<'a> EventSource for Line<'_, 'a> {
             }),
             _ => None,
         }
+    }
+
+    fn is_marker(&self) -> bool {
+        self.kind == LineKind::Marker
     }
 
     fn marker(&self) -> Option<MarkerFacts<'_>> {

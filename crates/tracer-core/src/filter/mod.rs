@@ -1,6 +1,7 @@
 //! Filters and output formats over events, compatible with sysdig's filter language for
 //! the fields Tracer knows (`span.*`, `evtin.*`, `evt.*`, `fd.*`, `proc.*`,
-//! `thread.tid`; the full list with types and descriptions is [`fields::catalog`]).
+//! `thread.tid`). [`fields::catalog`] lists them with type and one-line description
+//! (what `tracer fields` prints, see [`fields::listing`]).
 //!
 //! ```
 //! use tracer_core::filter::Filter;
@@ -10,20 +11,39 @@
 //! ```
 //!
 //! Pipeline: [`lexer`] (scanning) → [`parser`] (AST with resolved fields and typed
-//! literals) → [`eval`] (compiled predicate) over an [`EventSource`]. [`format`] renders
-//! `-p` formats with the same field extraction ([`extract`]).
+//! literals) → [`eval`] (compiled predicate) over an [`EventSource`]; [`format`] renders
+//! `-p` formats with the same field values ([`extract`]). [`lines`] turns the engine's
+//! views into sysdig-style enter/exit lines (numbering, pre-event state).
 //!
 //! Differences from sysdig 0.29.3, all deliberate:
 //! - numeric literals may carry units on time and byte fields (`span.duration > 1.5ms`,
-//!   `evt.buflen >= 10KB`); sysdig accepts plain numbers only (still accepted);
+//!   `evt.buflen >= 10KB`, powers of 1024); sysdig accepts plain numbers only (still
+//!   accepted);
 //! - negative literals on unsigned fields are errors (sysdig silently wraps them);
 //! - errors carry a position, a caret line and a "did you mean" suggestion;
 //! - `span.*.fortag[N]` mean "exactly N tags" / "more than N tags" (C7),
 //!   `span.time` is the enter time on exits (C10), `span.rawparenttime` uses the exact
 //!   tag prefix (C6), `evtin.span.p.*` is process-wide (C8) and `evtin.span.arg.NAME`
 //!   honours NAME (C9);
-//! - times print in UTC (sysdig prints local time: compare with `TZ=UTC`).
+//! - `evt.buflen` filters on the value `-p` displays (every I/O exit; sysdig's filter
+//!   only sees it on some syscalls);
+//! - span records always exist (the engine always tracks spans), so `span.nargs` has a
+//!   value even when no field that requests tracking is in use;
+//! - times print in UTC (sysdig prints local time: compare with `TZ=UTC`); `evt.cpu` is
+//!   0 unless the source records CPUs; `evt.info` is the source's rendering (empty for
+//!   engine lines).
+//!
+//! [`fields::catalog`]: crate::filter::fields::catalog
+//! [`fields::listing`]: crate::filter::fields::listing
+//! [`lexer`]: crate::filter::lexer
+//! [`parser`]: crate::filter::parser
+//! [`eval`]: crate::filter::eval
+//! [`format`]: crate::filter::format
+//! [`extract`]: crate::filter::extract
+//! [`lines`]: crate::filter::lines
+//! [`EventSource`]: crate::filter::EventSource
 
+mod catalog;
 pub mod context;
 pub mod errno;
 pub mod eval;
@@ -57,7 +77,12 @@ pub struct FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "filter error at position {}: {}", self.pos + 1, self.message)?;
+        write!(
+            f,
+            "filter error at position {}: {}",
+            self.pos + 1,
+            self.message
+        )?;
         if let Some(s) = &self.suggestion {
             write!(f, " (did you mean '{s}'?)")?;
         }
@@ -68,7 +93,9 @@ impl fmt::Display for FilterError {
 impl FilterError {
     /// Two lines: the text and a caret under the offending position.
     pub fn pointer(&self) -> String {
-        let col = self.filter[..self.pos.min(self.filter.len())].chars().count();
+        let col = self.filter[..self.pos.min(self.filter.len())]
+            .chars()
+            .count();
         format!("  {}\n  {}^", self.filter, " ".repeat(col))
     }
 }

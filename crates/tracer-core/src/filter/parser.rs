@@ -115,15 +115,17 @@ impl<'a> Parser<'a> {
                 Some("and") => Conn::And,
                 Some("or") => Conn::Or,
                 other => {
-                    let found = other
-                        .map(|w| format!("'{w}'"))
-                        .unwrap_or_else(|| format!("'{}'", self.cur.rest().chars().next().unwrap_or(' ')));
+                    let found = other.map(|w| format!("'{w}'")).unwrap_or_else(|| {
+                        format!("'{}'", self.cur.rest().chars().next().unwrap_or(' '))
+                    });
                     let suggestion = other
                         .and_then(|w| fields::closest(w, ["and", "or", "not"].into_iter()))
                         .map(str::to_string);
                     return Err(self.err(
                         pos,
-                        format!("expected 'and', 'or', ')' or the end of the filter, found {found}"),
+                        format!(
+                            "expected 'and', 'or', ')' or the end of the filter, found {found}"
+                        ),
                         suggestion,
                     ));
                 }
@@ -152,11 +154,19 @@ impl<'a> Parser<'a> {
     fn unary(&mut self, depth: usize) -> Result<Expr, FilterError> {
         if depth > MAX_DEPTH {
             let pos = self.cur.pos();
-            return Err(self.err(pos, format!("filter nested deeper than {MAX_DEPTH} levels"), None));
+            return Err(self.err(
+                pos,
+                format!("filter nested deeper than {MAX_DEPTH} levels"),
+                None,
+            ));
         }
         if self.cur.at_end() {
             let pos = self.cur.pos();
-            return Err(self.err(pos, "unexpected end of filter: expected a condition".into(), None));
+            return Err(self.err(
+                pos,
+                "unexpected end of filter: expected a condition".into(),
+                None,
+            ));
         }
         let open_pos = self.cur.pos();
         if self.cur.eat('(') {
@@ -191,8 +201,8 @@ impl<'a> Parser<'a> {
                 None,
             ));
         }
-        let field = fields::resolve(name.value)
-            .map_err(|e| self.err(name.pos, e.message, e.suggestion))?;
+        let field =
+            fields::resolve(name.value).map_err(|e| self.err(name.pos, e.message, e.suggestion))?;
         let op = match self.cur.operator() {
             Ok(op) => op,
             Err(e) => {
@@ -207,7 +217,10 @@ impl<'a> Parser<'a> {
                 };
                 return Err(self.err(
                     e.pos,
-                    format!("expected a comparison operator after '{}', {what}", name.value),
+                    format!(
+                        "expected a comparison operator after '{}', {what}",
+                        name.value
+                    ),
                     suggestion,
                 ));
             }
@@ -224,7 +237,11 @@ impl<'a> Parser<'a> {
                 loop {
                     let v = self.lex_value(true)?;
                     if v.value.text.is_empty() && !v.value.quoted {
-                        return Err(self.err(v.pos, "expected a value in the 'in' list".into(), None));
+                        return Err(self.err(
+                            v.pos,
+                            "expected a value in the 'in' list".into(),
+                            None,
+                        ));
                     }
                     values.push(self.typed(&field, &v)?);
                     if self.cur.eat(',') {
@@ -321,9 +338,19 @@ mod tests {
     #[test]
     fn comparisons_and_values() {
         let e = parse("evt.type=read").unwrap();
-        assert_eq!(cmp(&e), (FieldKind::EvtType, CmpOp::Eq, &[Literal::Str(b"read".to_vec())][..]));
+        assert_eq!(
+            cmp(&e),
+            (
+                FieldKind::EvtType,
+                CmpOp::Eq,
+                &[Literal::Str(b"read".to_vec())][..]
+            )
+        );
         let e = parse("evt.num <= 10").unwrap();
-        assert_eq!(cmp(&e), (FieldKind::EvtNum, CmpOp::Le, &[Literal::Num(10)][..]));
+        assert_eq!(
+            cmp(&e),
+            (FieldKind::EvtNum, CmpOp::Le, &[Literal::Num(10)][..])
+        );
         let e = parse("evt.dir=<").unwrap();
         assert_eq!(cmp(&e).2, &[Literal::Str(b"<".to_vec())]);
         let e = parse("evt.dir = '>'").unwrap();
@@ -370,9 +397,15 @@ mod tests {
             Expr::And(v) => assert!(matches!(v[0], Expr::Or(_))),
             _ => panic!("{e:?}"),
         }
-        assert!(matches!(parse("not not evt.type=read").unwrap(), Expr::Not(_)));
+        assert!(matches!(
+            parse("not not evt.type=read").unwrap(),
+            Expr::Not(_)
+        ));
         assert!(matches!(parse("not(evt.type=read)").unwrap(), Expr::Not(_)));
-        assert!(matches!(parse("((evt.type=read))").unwrap(), Expr::Cmp { .. }));
+        assert!(matches!(
+            parse("((evt.type=read))").unwrap(),
+            Expr::Cmp { .. }
+        ));
         // `not` binds to the next condition only.
         match parse("not evt.type=read and fd.num=1").unwrap() {
             Expr::And(v) => assert!(matches!(v[0], Expr::Not(_))),
@@ -402,7 +435,9 @@ mod tests {
         assert_eq!(e.pos, 8);
         assert!(e.message.contains("not a valid number"));
         assert!(error("evt.latency > 1ms5").message.contains("unknown unit"));
-        assert!(error("evt.num > 1ms").message.contains("not a valid number"));
+        assert!(error("evt.num > 1ms")
+            .message
+            .contains("not a valid number"));
         assert!(error("evt.num > -1").message.contains("unsigned"));
         assert!(error("evt.is_io=1").message.contains("boolean"));
         assert!(error("fd.cip=nothost").message.contains("IP address"));
@@ -416,8 +451,12 @@ mod tests {
         assert!(error("evt.type in ()").message.contains("in' list"));
         assert!(error("evt.num in (1 2)").message.contains("',' or ')'"));
         assert!(error("evt.num in 1").message.contains("'('"));
-        assert!(error("evt.num contains 1").message.contains("cannot be used"));
-        assert!(error("fd.is_server > true").message.contains("cannot be used"));
+        assert!(error("evt.num contains 1")
+            .message
+            .contains("cannot be used"));
+        assert!(error("fd.is_server > true")
+            .message
+            .contains("cannot be used"));
         assert!(error("span.tag=x").message.contains("needs an index"));
         assert!(error("and evt.num=1").message.contains("before 'and'"));
         assert!(error("evt.num=1 and").message.contains("end of filter"));

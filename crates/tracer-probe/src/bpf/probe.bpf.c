@@ -110,43 +110,7 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define S_IFCHR 0020000
-#define NULL_RDEV ((1U << 20) | 3)
-#define CLONE_VM 0x00000100
-#define CLONE_VFORK 0x00004000
-#define CLONE_THREAD 0x00010000
-#define F_DUPFD 0
-#define F_DUPFD_CLOEXEC 1030
-#define AF_INET 2
-#define AF_INET6 10
-
-/* x86-64 syscall numbers that need special handling */
-#define NR_read 0
-#define NR_write 1
-#define NR_open 2
-#define NR_pread64 17
-#define NR_pwrite64 18
-#define NR_pipe 22
-#define NR_sendfile 40
-#define NR_connect 42
-#define NR_accept 43
-#define NR_sendto 44
-#define NR_recvfrom 45
-#define NR_sendmsg 46
-#define NR_recvmsg 47
-#define NR_bind 49
-#define NR_clone 56
-#define NR_fork 57
-#define NR_vfork 58
-#define NR_fcntl 72
-#define NR_creat 85
-#define NR_openat 257
-#define NR_accept4 288
-#define NR_pipe2 293
-#define NR_clone3 435
-#define NR_openat2 437
+#include "sysnr.h"
 
 static __always_inline void count(__u32 idx)
 {
@@ -197,94 +161,7 @@ static __always_inline bool selected(__u32 tgid)
 	return bit_test(tgid);
 }
 
-static __always_inline struct file *fd_file(struct task_struct *task, __s64 fd)
-{
-	struct files_struct *files = task->files;
-	struct file *f = NULL;
-	struct file **arr;
-	struct fdtable *fdt;
-
-	if (!files || fd < 0)
-		return NULL;
-	fdt = files->fdt;
-	if (!fdt || fd >= fdt->max_fds)
-		return NULL;
-	arr = fdt->fd;
-	if (cfg_void_cast) {
-		/* kernels that accept bpf_rdonly_cast(p, 0): a plain (fault-safe) load */
-		struct file **a = bpf_rdonly_cast(arr, 0);
-
-		f = a[fd];
-	} else {
-		bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
-	}
-	if (!f)
-		return NULL;
-	return bpf_core_cast(f, struct file);
-}
-
-static __always_inline bool is_null_dev(struct task_struct *task, __s64 fd)
-{
-	struct file *f = fd_file(task, fd);
-	struct inode *ino;
-
-	if (!f)
-		return false;
-	ino = f->f_inode;
-	if (!ino)
-		return false;
-	return (ino->i_mode & S_IFMT) == S_IFCHR && ino->i_rdev == NULL_RDEV;
-}
-
-/* Fills the kernel side of a socket tuple from fd; returns true when it is a socket. */
-static __always_inline bool sock_from_fd(struct task_struct *task, __s64 fd, struct tr_sock *out)
-{
-	struct file *f = fd_file(task, fd);
-	struct socket *so;
-	struct inode *ino;
-	struct sock *sk;
-
-	if (!f)
-		return false;
-	ino = f->f_inode;
-	if (!ino || (ino->i_mode & S_IFMT) != S_IFSOCK)
-		return false;
-	so = bpf_core_cast(f->private_data, struct socket);
-	if (!so)
-		return false;
-	sk = so->sk;
-	if (!sk)
-		return false;
-	out->family = sk->__sk_common.skc_family;
-	out->sk_type = sk->sk_type;
-	out->proto = sk->sk_protocol;
-	out->lport = sk->__sk_common.skc_num;
-	out->rport = __builtin_bswap16(sk->__sk_common.skc_dport);
-	if (out->family == AF_INET) {
-		__u32 l = sk->__sk_common.skc_rcv_saddr, r = sk->__sk_common.skc_daddr;
-		__builtin_memcpy(out->laddr, &l, 4);
-		__builtin_memcpy(out->raddr, &r, 4);
-	} else if (out->family == AF_INET6) {
-		bpf_probe_read_kernel(out->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_probe_read_kernel(out->raddr, 16, &sk->__sk_common.skc_v6_daddr);
-	}
-	return true;
-}
-
-static __always_inline void read_uaddr(struct tr_event *ev, struct tr_sock *s, __u64 uptr, __u64 ulen)
-{
-	if (!uptr || ulen == 0)
-		return;
-	if (ulen > sizeof(s->uaddr))
-		ulen = sizeof(s->uaddr);
-	ulen &= 63;
-	if (ulen > sizeof(s->uaddr))
-		return;
-	if (bpf_probe_read_user(s->uaddr, ulen, (void *)uptr) == 0) {
-		s->ualen = ulen;
-		ev->flags |= TR_F_HAS_UADDR;
-	}
-}
+#include "fdwalk.h"
 
 static __always_inline struct scratch *get_scratch(void)
 {

@@ -11,10 +11,16 @@ use tracer_probe::Probe;
 pub fn root_or_skip(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("\n*** SKIP {test}: needs root (eBPF); CI runs these as root ***\n");
+        skip(test, "needs root (eBPF); CI runs these as root");
         return false;
     }
     true
+}
+
+/// Prints a loud SKIP line past the test harness's output capture.
+pub fn skip(test: &str, why: &str) {
+    let line = format!("\n*** SKIP {test}: {why} ***\n");
+    let _ = std::io::stderr().write_all(line.as_bytes()); // one write: no interleaving
 }
 
 pub fn dir() -> &'static str {
