@@ -157,7 +157,7 @@ struct Owned {
     ptid: i64,
     comm: String,
     wrote_marker: bool,
-    fd: Option<(i64, Option<FdTarget>)>,
+    fd: Option<(i64, Option<FdTarget>, Option<String>)>,
     marker: Option<OwnedMarker>,
     open: Vec<OwnedSpan>,
 }
@@ -222,7 +222,9 @@ impl Owned {
             ptid: t.ptid,
             comm: t.comm.to_string(),
             wrote_marker: t.wrote_marker,
-            fd: l.fd().map(|f| (f.num, f.target.cloned())),
+            fd: l
+                .fd()
+                .map(|f| (f.num, f.target.cloned(), f.name.map(str::to_string))),
             marker: l.marker().map(|m| {
                 (
                     m.dir,
@@ -268,12 +270,12 @@ impl EventSource for Owned {
         }
     }
     fn fd(&self) -> Option<FdFacts<'_>> {
-        self.fd.as_ref().map(|(num, t)| FdFacts {
+        self.fd.as_ref().map(|(num, t, name)| FdFacts {
             num: *num,
             target: t.as_ref(),
             v6: false,
             typechar_hint: None,
-            name: None,
+            name: name.as_deref(),
         })
     }
     fn is_marker(&self) -> bool {

@@ -159,7 +159,16 @@ impl SyscallKind {
         use SyscallKind::*;
         matches!(
             self,
-            Open | Openat | Openat2 | Creat | Dup | Dup2 | Dup3 | FcntlDup | Socket | Accept | Accept4
+            Open | Openat
+                | Openat2
+                | Creat
+                | Dup
+                | Dup2
+                | Dup3
+                | FcntlDup
+                | Socket
+                | Accept
+                | Accept4
         )
     }
 

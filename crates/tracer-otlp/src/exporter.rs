@@ -245,10 +245,9 @@ impl Worker {
                     .unwrap_or(0);
                 Outcome::Done(rejected)
             }
-            429 | 502 | 503 | 504 => Outcome::Retry(
-                format!("POST {}: HTTP {status}", self.url),
-                retry_after,
-            ),
+            429 | 502 | 503 | 504 => {
+                Outcome::Retry(format!("POST {}: HTTP {status}", self.url), retry_after)
+            }
             _ => {
                 let msg = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
                 Outcome::Fatal(format!("POST {}: HTTP {status} {}", self.url, msg.trim()))

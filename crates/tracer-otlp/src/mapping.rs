@@ -404,7 +404,10 @@ impl SpanMapper {
         a.push("tracer.io.bytes.read", int(io.total.bytes_in));
         a.push("tracer.io.bytes.written", int(io.total.bytes_out));
         a.push("tracer.io.inclusive.bytes.read", int(s.inclusive.bytes_in));
-        a.push("tracer.io.inclusive.bytes.written", int(s.inclusive.bytes_out));
+        a.push(
+            "tracer.io.inclusive.bytes.written",
+            int(s.inclusive.bytes_out),
+        );
         for (kind, b) in &io.by_kind {
             let k = kind_name(*kind);
             a.push(format!("tracer.io.{k}.bytes.read"), int(b.bytes_in));

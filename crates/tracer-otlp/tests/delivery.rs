@@ -13,8 +13,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use tracer_core::engine::{Engine, EngineConfig, NoConsumer};
 use tracer_core::event::Event;
 use tracer_otlp::{
-    ExportError, ExportItem, Exporter, ExporterConfig, MapperConfig, OtlpConsumer,
-    ProcessResource,
+    ExportError, ExportItem, Exporter, ExporterConfig, MapperConfig, OtlpConsumer, ProcessResource,
 };
 
 fn item(i: u64) -> ExportItem {
@@ -142,7 +141,10 @@ fn collector_rejections_are_counted() {
     let st = ex.finish();
     assert_eq!((st.sent, st.rejected), (1, 1));
     let err = Exporter::check(&st, "http://c/v1/traces").unwrap_err();
-    assert!(err.to_string().contains("1 rejected by the collector"), "{err}");
+    assert!(
+        err.to_string().contains("1 rejected by the collector"),
+        "{err}"
+    );
 }
 
 /// Events of a process doing 300 small spans with I/O.
@@ -181,7 +183,10 @@ fn endpoint_down_retries_then_reports_undelivered_and_capture_is_unaffected() {
     }
     let report = engine.finish(&mut c);
     drop(c);
-    assert_eq!(report, plain, "exporting does not change what the engine computes");
+    assert_eq!(
+        report, plain,
+        "exporting does not change what the engine computes"
+    );
     assert_eq!(report.counts.closed_spans, 300);
 
     let st = ex.finish();
@@ -196,10 +201,22 @@ fn endpoint_down_retries_then_reports_undelivered_and_capture_is_unaffected() {
     assert_eq!(st.requests, 3 + batches.saturating_sub(1), "{st:?}");
     let err = Exporter::check(&st, &url).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, ExportError::Undelivered { undelivered: 300, .. }));
-    assert!(msg.starts_with("300 of 300 spans were not delivered to http://"), "{msg}");
+    assert!(matches!(
+        err,
+        ExportError::Undelivered {
+            undelivered: 300,
+            ..
+        }
+    ));
+    assert!(
+        msg.starts_with("300 of 300 spans were not delivered to http://"),
+        "{msg}"
+    );
     assert!(msg.contains("/v1/traces"), "{msg}");
-    assert!(msg.contains("attempt 1 of 1") || msg.contains("attempt 3 of 3"), "{msg}");
+    assert!(
+        msg.contains("attempt 1 of 1") || msg.contains("attempt 3 of 3"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -226,8 +243,15 @@ fn full_queue_drops_and_counts_without_blocking() {
 
 #[test]
 fn bad_endpoints_are_refused_up_front() {
-    for bad in ["localhost:4318", "https://collector:4318", "http:///v1/traces"] {
+    for bad in [
+        "localhost:4318",
+        "https://collector:4318",
+        "http:///v1/traces",
+    ] {
         let err = Exporter::start(fast(bad.into())).unwrap_err();
-        assert!(matches!(err, ExportError::InvalidEndpoint(..)), "{bad}: {err}");
+        assert!(
+            matches!(err, ExportError::InvalidEndpoint(..)),
+            "{bad}: {err}"
+        );
     }
 }

@@ -71,7 +71,10 @@ fn export(events: impl Iterator<Item = Event>, mcfg: MapperConfig, script: Scrip
     for r in &got {
         assert_eq!(r.path, "/v1/traces");
         assert_eq!(r.content_type, "application/x-protobuf");
-        let req = r.request.as_ref().expect("body decodes as ExportTraceServiceRequest");
+        let req = r
+            .request
+            .as_ref()
+            .expect("body decodes as ExportTraceServiceRequest");
         for rs in &req.resource_spans {
             let res = rs.resource.clone().unwrap().attributes;
             for ss in &rs.scope_spans {
@@ -144,9 +147,18 @@ fn check_against_engine(run: &Run, salt: u64) -> HashMap<u64, (Vec<KeyValue>, Sp
         let a = &s.attributes;
         assert_eq!(int_attr(a, "tracer.io.syscall.count") as u64, io.syscalls);
         assert_eq!(int_attr(a, "tracer.io.syscall.errors") as u64, io.errors);
-        assert_eq!(int_attr(a, "tracer.io.syscall.duration_ns") as u64, io.syscall_ns);
-        assert_eq!(int_attr(a, "tracer.io.bytes.read") as u64, io.total.bytes_in);
-        assert_eq!(int_attr(a, "tracer.io.bytes.written") as u64, io.total.bytes_out);
+        assert_eq!(
+            int_attr(a, "tracer.io.syscall.duration_ns") as u64,
+            io.syscall_ns
+        );
+        assert_eq!(
+            int_attr(a, "tracer.io.bytes.read") as u64,
+            io.total.bytes_in
+        );
+        assert_eq!(
+            int_attr(a, "tracer.io.bytes.written") as u64,
+            io.total.bytes_out
+        );
         assert_eq!(
             int_attr(a, "tracer.io.inclusive.bytes.read") as u64,
             rec.inclusive.bytes_in
@@ -157,7 +169,10 @@ fn check_against_engine(run: &Run, salt: u64) -> HashMap<u64, (Vec<KeyValue>, Sp
         );
         for (kind, b) in &io.by_kind {
             let k = format!("{kind:?}").to_lowercase();
-            assert_eq!(int_attr(a, &format!("tracer.io.{k}.bytes.read")) as u64, b.bytes_in);
+            assert_eq!(
+                int_attr(a, &format!("tracer.io.{k}.bytes.read")) as u64,
+                b.bytes_in
+            );
             assert_eq!(
                 int_attr(a, &format!("tracer.io.{k}.bytes.written")) as u64,
                 b.bytes_out
@@ -183,7 +198,10 @@ fn check_against_engine(run: &Run, salt: u64) -> HashMap<u64, (Vec<KeyValue>, Sp
                 }
                 other => panic!("unexpected event {other}"),
             };
-            assert_eq!(int_attr(&ev.attributes, "tracer.io.bytes.read") as u64, b.bytes_in);
+            assert_eq!(
+                int_attr(&ev.attributes, "tracer.io.bytes.read") as u64,
+                b.bytes_in
+            );
             assert_eq!(
                 int_attr(&ev.attributes, "tracer.io.bytes.written") as u64,
                 b.bytes_out
@@ -195,7 +213,10 @@ fn check_against_engine(run: &Run, salt: u64) -> HashMap<u64, (Vec<KeyValue>, Sp
             Some(p) => {
                 assert_eq!(s.parent_span_id, span_id(salt, p).to_vec());
                 let (_, parent) = by_id[span_id(salt, p).as_slice()];
-                assert_eq!(s.trace_id, parent.trace_id, "a child shares its root's trace");
+                assert_eq!(
+                    s.trace_id, parent.trace_id,
+                    "a child shares its root's trace"
+                );
             }
             None => {
                 if !rec.enter_args.iter().any(|(k, _)| k == b"traceparent") {
@@ -357,7 +378,10 @@ fn traceparent_joins_and_children_share_the_trace() {
     assert_eq!(str_attr(r, "tracer.arg.user"), "bob");
     assert_eq!(int_attr(r, "tracer.span.children"), 1);
     // A never-closed span ends at the last event and says so.
-    assert_eq!(str_attr(&dangling.attributes, "tracer.span.end"), "never_closed");
+    assert_eq!(
+        str_attr(&dangling.attributes, "tracer.span.end"),
+        "never_closed"
+    );
     assert!(dangling.end_time_unix_nano >= dangling.start_time_unix_nano);
     assert_eq!(int_attr(&dangling.attributes, "tracer.io.bytes.read"), 2);
     // Resource of the process.
@@ -396,7 +420,13 @@ fn reexport_gives_the_same_ids() {
         let mut v: Vec<_> = r
             .spans
             .iter()
-            .map(|(_, s)| (s.trace_id.clone(), s.span_id.clone(), s.parent_span_id.clone()))
+            .map(|(_, s)| {
+                (
+                    s.trace_id.clone(),
+                    s.span_id.clone(),
+                    s.parent_span_id.clone(),
+                )
+            })
             .collect();
         v.sort();
         v
@@ -410,13 +440,20 @@ fn many_args_stay_within_the_attribute_limit() {
     let args: Vec<String> = (0..200).map(|i| format!("k{i}=v{i}")).collect();
     t.marker(&format!(">:t:wide:{}:", args.join(",")));
     t.marker("<:t:wide::");
-    let run = export(t.out.into_iter(), MapperConfig::default(), Script::default());
+    let run = export(
+        t.out.into_iter(),
+        MapperConfig::default(),
+        Script::default(),
+    );
     let s = &run.spans[0].1;
     assert_eq!(s.attributes.len(), 128);
     let total = s.attributes.len() as u32 + s.dropped_attributes_count;
     assert!(total >= 200, "every arg is kept or counted ({total})");
     assert_eq!(str_attr(&s.attributes, "tracer.span.tags"), "wide");
-    assert!(attr(&s.attributes, "tracer.io.bytes.read").is_some(), "aggregates come first");
+    assert!(
+        attr(&s.attributes, "tracer.io.bytes.read").is_some(),
+        "aggregates come first"
+    );
 }
 
 #[test]
@@ -445,4 +482,34 @@ fn invalid_traceparent_starts_a_new_trace() {
     let s = &req.resource_spans[0].scope_spans[0].spans[0];
     assert!(s.parent_span_id.is_empty());
     assert_eq!(str_attr(&s.attributes, "tracer.arg.traceparent"), "garbage");
+}
+
+#[test]
+fn many_files_stay_within_the_event_limit() {
+    let mut t = Thread::start(810, "w", "/bin/w", 1_000_000);
+    t.marker(">:t:scan::");
+    for i in 0..100 {
+        t.open(&format!("/data/f{i:03}"), 10 + i);
+        t.read(10 + i, 1 + i as u64);
+    }
+    t.marker("<:t:scan::");
+    let cfg = MapperConfig {
+        top_n: 1000,
+        ..Default::default()
+    };
+    let run = export(t.out.into_iter(), cfg, Script::default());
+    let s = &run.spans[0].1;
+    assert_eq!(s.events.len(), 60, "top files capped at 60 events");
+    // Largest first: f099 read 100 bytes.
+    assert_eq!(str_attr(&s.events[0].attributes, "file.path"), "/data/f099");
+    assert_eq!(str_attr(&s.attributes, "file.path"), "/data/f099");
+    assert_eq!(int_attr(&s.attributes, "tracer.io.files.count"), 100);
+    assert_eq!(
+        int_attr(&s.attributes, "tracer.io.bytes.read"),
+        (1..=100).sum::<i64>()
+    );
+    match attr(&s.attributes, "tracer.io.top_files") {
+        Some(Value::ArrayValue(a)) => assert_eq!(a.values.len(), 60),
+        other => panic!("top_files: {other:?}"),
+    }
 }

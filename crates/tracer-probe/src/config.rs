@@ -14,7 +14,7 @@ pub(crate) const MODE_COMM: u32 = 3;
 pub enum Target {
     /// These processes (all their threads); processes they start are not followed.
     Pids(Vec<i32>),
-    /// A launched command (its pid, e.g. from [`PausedChild::pid`]) and all its
+    /// A launched command (its pid, e.g. from [`crate::PausedChild::pid`]) and all its
     /// descendants, followed through clone/fork/vfork/clone3 in the kernel.
     Command(i32),
     /// Processes whose name (`comm`, at most 15 bytes) equals this; checked at start and
@@ -86,7 +86,7 @@ pub struct ProbeStats {
     pub received: u64,
     /// Records the reader could not decode.
     pub malformed: u64,
-    /// Lost records reported to the consumer as [`EventKind::Lost`].
+    /// Lost records reported to the consumer as [`tracer_core::event::EventKind::Lost`].
     pub lost_reported: u64,
 }
 

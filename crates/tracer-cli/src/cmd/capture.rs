@@ -127,7 +127,11 @@ pub fn run(args: CaptureArgs, out: &Output) -> Result<()> {
             let dt = (elapsed - t0).as_secs_f64().max(1e-3);
             let otlp_status = exporter.as_ref().map_or(String::new(), |ex| {
                 let st = ex.stats();
-                format!(" · otlp {} sent / {} not delivered", st.sent, st.undelivered())
+                format!(
+                    " · otlp {} sent / {} not delivered",
+                    st.sent,
+                    st.undelivered()
+                )
             });
             status.set_message(format!(
                 "{:.1}s · {} events ({}/s) · spans {} open / {} closed · {} dropped{otlp_status}",

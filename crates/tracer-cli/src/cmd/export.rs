@@ -130,9 +130,14 @@ pub struct ExportSummary {
 /// Prints the outcome on stderr and turns undelivered spans into an error.
 pub fn finish(summary: &ExportSummary) -> Result<()> {
     let d = &summary.delivery;
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     eprintln!(
-        "tracer: sent {} of {} spans to {} in {} requests ({} retries)",
-        d.sent, d.submitted, summary.url, d.requests, d.retries
+        "tracer: sent {} of {} spans to {} in {} ({})",
+        d.sent,
+        d.submitted,
+        summary.url,
+        plural(d.requests, "request", "requests"),
+        plural(d.retries, "retry", "retries"),
     );
     if summary.mapping.invalid_traceparents > 0 {
         eprintln!(

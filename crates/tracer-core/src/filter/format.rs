@@ -12,8 +12,9 @@ use super::extract::{extract, write_value};
 use super::fields::{self, FieldArg, FieldRef};
 use super::FilterError;
 
-/// sysdig's default line format (`evt.cpu` and `evt.info` are approximations: the CPU is
-/// 0 unless the source records it; the info text is the source's rendering).
+/// sysdig's default line format. `evt.cpu` is 0 unless the source records CPUs;
+/// `evt.info` is exact for marker lines and, for syscall lines of the engine
+/// ([`super::lines`]), the start of sysdig's text (fd, size, path or result).
 pub const DEFAULT_FORMAT: &str =
     "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info";
 

@@ -30,8 +30,8 @@
 //! - span records always exist (the engine always tracks spans), so `span.nargs` has a
 //!   value even when no field that requests tracking is in use;
 //! - times print in UTC (sysdig prints local time: compare with `TZ=UTC`); `evt.cpu` is
-//!   0 unless the source records CPUs; `evt.info` is the source's rendering (empty for
-//!   engine lines).
+//!   0 unless the source records CPUs; `evt.info` is exact for markers and abridged for
+//!   syscalls (fd, size, path or result only).
 //!
 //! [`fields::catalog`]: crate::filter::fields::catalog
 //! [`fields::listing`]: crate::filter::fields::listing

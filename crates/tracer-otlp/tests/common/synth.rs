@@ -5,7 +5,9 @@
 
 use std::net::SocketAddr;
 
-use tracer_core::event::{Event, EventKind, L4Proto, Syscall, SyscallDetail, SyscallKind, ThreadInfo};
+use tracer_core::event::{
+    Event, EventKind, L4Proto, Syscall, SyscallDetail, SyscallKind, ThreadInfo,
+};
 
 /// One thread's events.
 pub struct Thread {
@@ -135,11 +137,23 @@ impl Thread {
 
     /// `read(fd)` of `n` bytes.
     pub fn read(&mut self, fd: i64, n: u64) {
-        self.sys(SyscallKind::Read, fd, n as i64, 1000 + n, SyscallDetail::None);
+        self.sys(
+            SyscallKind::Read,
+            fd,
+            n as i64,
+            1000 + n,
+            SyscallDetail::None,
+        );
     }
 
     /// `write(fd)` of `n` bytes.
     pub fn write(&mut self, fd: i64, n: u64) {
-        self.sys(SyscallKind::Write, fd, n as i64, 1000 + n, SyscallDetail::None);
+        self.sys(
+            SyscallKind::Write,
+            fd,
+            n as i64,
+            1000 + n,
+            SyscallDetail::None,
+        );
     }
 }
