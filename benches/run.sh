@@ -7,7 +7,7 @@
 #
 #   benches/run.sh                 all benchmarks
 #   benches/run.sh emit-rust probe only these (names: emit-rust emit-c emit-python
-#                                  probe analysis cli engine filter)
+#                                  probe analysis cli engine otlp filter)
 #   QUICK=1 benches/run.sh         shorter criterion runs and fewer probe rounds
 #
 # Environment: OUT (default <repo>/target/bench-results), CARGO_TARGET_DIR, VENV.
@@ -38,6 +38,7 @@ benches=(
     "analysis|read + spans + bytes by evtin.span.tags vs sysdig -r on the same capture|cargo bench -p tracer-scap --bench read ${crit[*]}|^(===|  *wall|tracer-scap \+|sysdig 0\.29|ratio sysdig|tables agree)"
     "cli|tracer by / summary vs sysdig -c fdbytes_by / csysdig traces_summary, whole command|bash benches/cli_vs_sysdig.sh|^(SKIP|cli )"
     "engine|tracer-core engine throughput vs a plain pass|cargo bench -p tracer-core --bench engine ${crit[*]}|^summary:"
+    "otlp|OTLP span mapping and encoding vs a plain engine pass|cargo bench -p tracer-otlp --bench mapping|^(events .* spans|engine)"
     "filter|compiled filters vs hand-written predicates|cargo bench -p tracer-core --bench filter ${crit[*]}|^filter summary:"
 )
 

@@ -12,6 +12,7 @@ Prints a table (--table) and the verdict line; --json writes the result for test
 import argparse
 import bisect
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -103,8 +104,9 @@ def analyse(tracer, capture, slow):
     }
     if rows:
         path, nbytes = rows[0]
-        result["line"] = ("Culprit: %s — %s of the %s read by the %d %s spans slower than %s "
-                          "(%.0f%%)" % (path, human_bytes(nbytes), human_bytes(total_slow),
+        size = " (%s)" % human_bytes(os.path.getsize(path)) if os.path.isfile(path) else ""
+        result["line"] = ("Culprit: %s%s — %s of the %s read by the %d %s spans slower than %s "
+                          "(%.0f%%)" % (path, size, human_bytes(nbytes), human_bytes(total_slow),
                                         nslow, ROOT, slow, 100.0 * nbytes / total_slow))
     elif in_all:
         path = max(in_all, key=in_all.get)

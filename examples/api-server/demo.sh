@@ -213,11 +213,16 @@ section "Network vs disk inside download_handler (tracer by fd.type … \"evtin.
 T by fd.type -r "$CAP" "evtin.span.tag[0]=download_handler"
 
 section "Files read by the download_handler spans slower than $SLOW"
+if "$TRACER" by --help 2>/dev/null | grep -q -- '--span-min-duration'; then
+    info "tracer by fd.name -r capture.scap --span-min-duration $SLOW \"evtin.span.tag[0]=download_handler and fd.type=file\""
+    T by fd.name -r "$CAP" --span-min-duration "$SLOW" "evtin.span.tag[0]=download_handler and fd.type=file"
+    info "cross-check (culprit.py: slow spans from \`tracer list\`, reads from \`tracer events\`):"
+fi
 "$PY" "$here/culprit.py" --tracer "$TRACER" --capture "$CAP" --slow "$SLOW" \
     --json "$OUT/culprit.json" --table
 
 # --- 9. verdict -------------------------------------------------------------------------------
 step 9 "Verdict"
-"$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["line"])' "$OUT/culprit.json"
-printf '\n%sDone in %ds.%s Capture: %s (also: TZ=UTC csysdig -v traces_summary -r %s)\n' \
-    "$dim" $((SECONDS - t0)) "$reset" "$CAP" "$CAP"
+info "capture: $CAP (also readable by sysdig: TZ=UTC csysdig -v traces_summary -r $CAP)"
+info "results: $OUT/{summary,culprit}.json, $OUT/spectro.png; done in $((SECONDS - t0))s"
+printf '%s%s%s\n' "$bold" "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["line"])' "$OUT/culprit.json")" "$reset"

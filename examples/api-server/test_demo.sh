@@ -40,17 +40,17 @@ sizes="64K,96K,80K,32M"
 
 echo "test_demo: running the demo (blobs $sizes, ${DEMO_SECONDS:-5}s, port $port, out $out)"
 if ! SKIP_BUILD=1 TRACER="$TRACER" VENV="$VENV" OUT="$out" PORT="$port" \
-    BLOB_SIZES="$sizes" DEMO_SECONDS="${DEMO_SECONDS:-5}" SLOW=100ms NO_COLOR=1 \
+    BLOB_SIZES="$sizes" DEMO_SECONDS="${DEMO_SECONDS:-5}" SLOW=50ms NO_COLOR=1 \
     bash "$here/demo.sh" >"$out/demo.log" 2>&1; then
     cat "$out/demo.log"
     echo "FAIL test_demo: demo.sh failed"
     exit 1
 fi
 
-python3 - "$out" <<'EOF'
-import json, os, sys
+python3 - "$out" "$TRACER" <<'EOF'
+import json, os, subprocess, sys
 
-out = sys.argv[1]
+out, tracer = sys.argv[1], sys.argv[2]
 data = os.path.join(out, "data")
 blobs = [os.path.join(data, f) for f in os.listdir(data) if f.startswith("blob.bin.")]
 largest = max(blobs, key=os.path.getsize)
@@ -69,6 +69,17 @@ if dh is None:
 elif not dh["max_ns"] > dh["p50_ns"]:
     failures.append("download_handler max %d ns is not above its median %d ns"
                     % (dh["max_ns"], dh["p50_ns"]))
+# When `tracer by` can keep only the I/O of slow spans, its top file must agree.
+if "--span-min-duration" in subprocess.run([tracer, "by", "--help"], capture_output=True,
+                                           text=True).stdout:
+    by = json.loads(subprocess.run(
+        [tracer, "by", "fd.name", "-r", os.path.join(out, "capture.scap"), "--json",
+         "--span-min-duration", culprit["slow"],
+         "evtin.span.tag[0]=download_handler and fd.type=file"],
+        capture_output=True, text=True, check=True).stdout)
+    top = by["rows"][0]["key"] if by["rows"] else None
+    if top is None or os.path.realpath(top) != os.path.realpath(largest):
+        failures.append("tracer by --span-min-duration: top file %r, expected %r" % (top, largest))
 for tag in ("fib_handler", "empty_handler", "fib"):
     if tag not in rows:
         failures.append("no %s row in the traces summary" % tag)

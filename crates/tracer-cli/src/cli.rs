@@ -90,7 +90,7 @@ pub struct CaptureArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Also send finished spans, live, to this OpenTelemetry collector (OTLP/HTTP protobuf;
-    /// `/v1/traces` is appended to a base URL). Never slows the capture: overflow is counted.
+    /// `/v1/traces` is appended to a base URL). Never blocks the capture: overflow is counted.
     #[arg(long, value_name = "URL")]
     pub otlp: Option<String>,
     /// Command to launch and follow (with its children); the capture stops when it exits.

@@ -201,3 +201,27 @@ fn capture_with_otlp_sends_spans_live() {
     ]);
     assert_eq!(v["delivery"]["sent"], 3);
 }
+
+#[test]
+fn export_otlp_takes_the_endpoint_from_the_otel_environment() {
+    let (endpoint, seen) = receiver();
+    let file = sample("generated-minimal.scap");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tracer"))
+        .args([
+            "export".as_ref(),
+            "otlp".as_ref(),
+            "-r".as_ref(),
+            file.as_os_str(),
+        ])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("sent 1 of 1 spans to {endpoint}/v1/traces")),
+        "{err}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}

@@ -20,11 +20,26 @@
 //! [`EventClass::Syscall`]: crate::event_view::EventClass::Syscall
 
 use crate::correlate::Scope;
-use crate::event::{Event, IoDir, Syscall, ThreadInfo};
+use crate::event::{Event, IoDir, Syscall, SyscallKind, ThreadInfo};
 use crate::fds::{FdInfo, FdTables};
 use crate::grammar::Direction;
 use crate::spans::{OpenRecord, SpanRecord, SpanStore};
 use crate::threads::{ThreadState, ThreadTable};
+
+/// The I/O direction sysdig 0.29 gives a syscall: `evt.is_io`, `evt.is_io_read`,
+/// `evt.is_io_write` (events flagged `EF_READS_FROM_FD` / `EF_WRITES_TO_FD`). That is
+/// [`SyscallKind::io_dir`] minus `sendfile`, which sysdig flags neither way (its bytes
+/// are real I/O and the engine charges them to spans, but sysdig's `fdbytes_by`,
+/// `evt.is_io` filters and csysdig I/O views leave them out). Every sysdig-compatible
+/// view and the filter's `evt.is_io` should use this one definition.
+///
+/// [`SyscallKind::io_dir`]: crate::event::SyscallKind::io_dir
+pub fn sysdig_io_dir(kind: SyscallKind) -> Option<IoDir> {
+    match kind {
+        SyscallKind::Sendfile => None,
+        k => k.io_dir(),
+    }
+}
 
 /// One processed event with its context.
 #[derive(Debug, Clone, Copy)]
@@ -80,9 +95,13 @@ pub struct SyscallView<'a> {
     pub syscall: &'a Syscall,
     /// exit − enter timestamp, ns (`evt.latency`).
     pub latency_ns: u64,
-    /// I/O direction for read/write-family syscalls (`evt.is_io`).
+    /// I/O direction for read/write-family syscalls as the engine accounts them
+    /// ([`SyscallKind::io_dir`]: includes `sendfile`, unlike sysdig's `evt.is_io`, see
+    /// [`sysdig_io_dir`]).
+    ///
+    /// [`SyscallKind::io_dir`]: crate::event::SyscallKind::io_dir
     pub io_dir: Option<IoDir>,
-    /// Bytes moved (`res` of a successful I/O syscall, else 0).
+    /// Bytes moved (`res` of a successful I/O syscall, else 0; `sendfile` included).
     pub io_bytes: u64,
     /// For `sendfile`: the source fd (`in_fd`).
     pub in_fd: Option<&'a FdInfo>,
@@ -208,19 +227,23 @@ impl<'a> EventView<'a> {
         self.syscall().map_or(0, |s| s.latency_ns)
     }
 
-    /// `evt.is_io`.
+    /// sysdig `evt.is_io` (see [`sysdig_io_dir`]: `sendfile` is not I/O for sysdig).
     pub fn is_io(&self) -> bool {
-        self.syscall().is_some_and(|s| s.io_dir.is_some())
+        self.sysdig_io_dir().is_some()
     }
 
-    /// `evt.is_io_read`.
+    /// sysdig `evt.is_io_read`.
     pub fn is_io_read(&self) -> bool {
-        self.syscall().is_some_and(|s| s.io_dir == Some(IoDir::In))
+        self.sysdig_io_dir() == Some(IoDir::In)
     }
 
-    /// `evt.is_io_write`.
+    /// sysdig `evt.is_io_write`.
     pub fn is_io_write(&self) -> bool {
-        self.syscall().is_some_and(|s| s.io_dir == Some(IoDir::Out))
+        self.sysdig_io_dir() == Some(IoDir::Out)
+    }
+
+    fn sysdig_io_dir(&self) -> Option<IoDir> {
+        self.syscall().and_then(|s| sysdig_io_dir(s.syscall.kind))
     }
 
     /// Bytes moved by an I/O syscall (0 otherwise).

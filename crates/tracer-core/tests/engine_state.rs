@@ -394,7 +394,8 @@ fn sockets_sendfile_loss_exit_and_scopes() {
     );
     let i = eng.fd_info(11, 5).unwrap();
     assert_eq!(i.kind, FdKind::Ipv6);
-    assert_eq!(eng.fds().name(i.name_id), "[::1]:5000->[::1]:80");
+    // sysdig's fd.name: IPv6 endpoints without brackets.
+    assert_eq!(eng.fds().name(i.name_id), "::1:5000->::1:80");
     assert!(eng.threads().get(10).is_none(), "exited thread forgotten");
     assert!(eng.threads().get(11).is_some());
     let report = eng.finish(&mut NoConsumer);
@@ -403,6 +404,7 @@ fn sockets_sendfile_loss_exit_and_scopes() {
     assert_eq!(s.end, SpanEnd::NeverClosed);
     assert_eq!(s.io.files["/srv/file"].bytes_in, 4096);
     assert_eq!(s.io.by_kind[&FdKind::Ipv6].bytes_out, 4096);
+    // Peers keep the unambiguous bracketed form (they are not sysdig fd names).
     assert_eq!(s.io.peers["[::1]:80"].bytes_out, 4096);
     // connect's EINPROGRESS and read's EAGAIN are errors.
     assert_eq!((s.io.syscalls, s.io.errors), (5, 2));

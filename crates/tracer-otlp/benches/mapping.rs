@@ -19,7 +19,6 @@ use tracer_otlp::{build_request, ExportItem, MapperConfig, SpanMapper};
 
 const REQUESTS_PER_THREAD: u64 = 5_000;
 const THREADS: i64 = 4;
-const RUNS: usize = 11;
 
 fn events() -> Vec<Event> {
     let mut out = Vec::new();
@@ -198,9 +197,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time(events: &[Event], mut run: impl FnMut(&[Event])) -> Duration {
+fn time(runs: usize, events: &[Event], mut run: impl FnMut(&[Event])) -> Duration {
     median(
-        (0..RUNS)
+        (0..runs)
             .map(|_| {
                 let t = Instant::now();
                 run(events);
@@ -214,11 +213,12 @@ fn main() {
     // `cargo test --benches` passes --bench-less args; run a tiny smoke pass then.
     let quick = !std::env::args().any(|a| a == "--bench");
     let mut evs = events();
+    let runs = if quick { 1 } else { 11 };
     if quick {
         evs.truncate(10_000);
     }
     let spans = REQUESTS_PER_THREAD * THREADS as u64 * 2;
-    let base = time(&evs, |e| {
+    let base = time(runs, &evs, |e| {
         let mut eng = Engine::new(EngineConfig::default());
         for ev in e {
             eng.process(ev, &mut NoConsumer);
@@ -226,7 +226,7 @@ fn main() {
         black_box(eng.finish(&mut NoConsumer));
     });
     let variant = |encode: bool| {
-        time(&evs, |e| {
+        time(runs, &evs, |e| {
             let mut c = Map {
                 mapper: SpanMapper::new(MapperConfig::default()),
                 items: Vec::new(),
@@ -250,7 +250,7 @@ fn main() {
     let enc = variant(true);
     let n = evs.len() as f64;
     println!(
-        "events {} spans {} (medians of {RUNS} runs)",
+        "events {} spans {} (medians of {runs} runs)",
         evs.len(),
         if quick { 0 } else { spans }
     );

@@ -83,7 +83,15 @@ impl Capped {
         let key = key.into();
         if let Some(existing) = self.list.iter_mut().find(|k| k.key == key) {
             existing.value = Some(value);
-        } else if self.list.len() < self.cap {
+        } else {
+            self.push_new(key, value);
+        }
+    }
+
+    /// Adds an attribute whose key the caller knows is not present yet (no duplicate
+    /// search), or counts it as dropped when full.
+    pub fn push_new(&mut self, key: impl Into<String>, value: AnyValue) {
+        if self.list.len() < self.cap {
             self.list.push(kv(key, value));
         } else {
             self.dropped += 1;

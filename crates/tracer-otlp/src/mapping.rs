@@ -132,9 +132,18 @@ struct TraceCtx {
 pub struct SpanMapper {
     cfg: MapperConfig,
     open: FxHashMap<u64, TraceCtx>,
-    processes: FxHashMap<i64, Arc<ProcessResource>>,
+    processes: FxHashMap<i64, CachedProcess>,
     last_ts: u64,
     stats: MapperStats,
+}
+
+/// A process resource with what it was built from (rebuilt only when that changes).
+#[derive(Debug)]
+struct CachedProcess {
+    comm: String,
+    exe: String,
+    args: Vec<String>,
+    resource: Arc<ProcessResource>,
 }
 
 /// At most this many process resources are cached (then the cache restarts).
@@ -220,6 +229,11 @@ impl SpanMapper {
             Some(t) => (t.comm.as_str(), t.exe.as_str(), t.args.as_slice()),
             None => ("", "", &[][..]),
         };
+        if let Some(c) = self.processes.get(&pid) {
+            if c.comm == comm && c.exe == exe && c.args == args {
+                return Arc::clone(&c.resource);
+            }
+        }
         let exe_name = if exe.is_empty() { comm } else { base_name(exe) };
         let mut a = Capped::new(attrs::MAX_ATTRIBUTES);
         let service = match (&self.cfg.service_name, exe_name) {
@@ -227,40 +241,42 @@ impl SpanMapper {
             (None, "") => format!("unknown_service:pid{pid}"),
             (None, n) => n.to_string(),
         };
-        a.push("service.name", string(service));
+        a.push_new("service.name", string(service));
         if let Some(h) = &self.cfg.host_name {
-            a.push("host.name", string(h.clone()));
+            a.push_new("host.name", string(h.clone()));
         }
-        a.push("process.pid", int_signed(pid));
+        a.push_new("process.pid", int_signed(pid));
         if !exe_name.is_empty() {
-            a.push("process.executable.name", string(exe_name));
+            a.push_new("process.executable.name", string(exe_name));
         }
         if exe.starts_with('/') {
-            a.push("process.executable.path", string(exe));
+            a.push_new("process.executable.path", string(exe));
         }
         if !exe.is_empty() {
-            a.push("process.command", string(exe));
-            a.push(
+            a.push_new("process.command", string(exe));
+            a.push_new(
                 "process.command_args",
                 strings(std::iter::once(exe.to_string()).chain(args.iter().cloned())),
             );
         }
-        a.push("telemetry.sdk.name", string("tracer"));
-        a.push("telemetry.sdk.version", string(env!("CARGO_PKG_VERSION")));
-        let fresh = ProcessResource {
+        a.push_new("telemetry.sdk.name", string("tracer"));
+        a.push_new("telemetry.sdk.version", string(env!("CARGO_PKG_VERSION")));
+        let r = Arc::new(ProcessResource {
             pid,
             attributes: a.list,
-        };
-        if let Some(r) = self.processes.get(&pid) {
-            if **r == fresh {
-                return Arc::clone(r);
-            }
-        }
+        });
         if self.processes.len() >= PROCESS_CACHE {
             self.processes.clear();
         }
-        let r = Arc::new(fresh);
-        self.processes.insert(pid, Arc::clone(&r));
+        self.processes.insert(
+            pid,
+            CachedProcess {
+                comm: comm.to_string(),
+                exe: exe.to_string(),
+                args: args.to_vec(),
+                resource: Arc::clone(&r),
+            },
+        );
         r
     }
 
@@ -371,54 +387,54 @@ impl SpanMapper {
     fn span_attributes(&self, s: &SpanRecord, thread_name: &str) -> Capped {
         let mut a = Capped::new(attrs::MAX_ATTRIBUTES);
         let path: Vec<String> = s.tags.iter().map(|t| text(t)).collect();
-        a.push("tracer.span.tags", string(path.join(".")));
-        a.push("thread.id", int_signed(s.writer_tid));
+        a.push_new("tracer.span.tags", string(path.join(".")));
+        a.push_new("thread.id", int_signed(s.writer_tid));
         if !thread_name.is_empty() {
-            a.push("thread.name", string(thread_name));
+            a.push_new("thread.name", string(thread_name));
         }
-        a.push("tracer.span.id", int_signed(s.id));
-        a.push("tracer.span.depth", int(u64::from(s.depth)));
-        a.push("tracer.span.children", int(u64::from(s.children)));
+        a.push_new("tracer.span.id", int_signed(s.id));
+        a.push_new("tracer.span.depth", int(u64::from(s.depth)));
+        a.push_new("tracer.span.children", int(u64::from(s.children)));
         let end = match s.end {
             SpanEnd::Closed => "closed",
             SpanEnd::NeverClosed => "never_closed",
             SpanEnd::Evicted => "evicted",
         };
-        a.push("tracer.span.end", string(end));
+        a.push_new("tracer.span.end", string(end));
         if let Some(d) = s.duration_ns {
-            a.push("tracer.span.duration_ns", int(d));
+            a.push_new("tracer.span.duration_ns", int(d));
         }
         if let Some(n) = s.self_ns {
-            a.push("tracer.span.self_ns", int(n));
+            a.push_new("tracer.span.self_ns", int(n));
         }
         if let Some(t) = s.exit_tid.filter(|&t| t != s.writer_tid) {
-            a.push("tracer.span.exit_thread.id", int_signed(t));
+            a.push_new("tracer.span.exit_thread.id", int_signed(t));
         }
         if s.incomplete {
-            a.push("tracer.span.incomplete", boolean(true));
+            a.push_new("tracer.span.incomplete", boolean(true));
         }
         let io = &s.io;
-        a.push("tracer.io.syscall.count", int(io.syscalls));
-        a.push("tracer.io.syscall.errors", int(io.errors));
-        a.push("tracer.io.syscall.duration_ns", int(io.syscall_ns));
-        a.push("tracer.io.bytes.read", int(io.total.bytes_in));
-        a.push("tracer.io.bytes.written", int(io.total.bytes_out));
-        a.push("tracer.io.inclusive.bytes.read", int(s.inclusive.bytes_in));
-        a.push(
+        a.push_new("tracer.io.syscall.count", int(io.syscalls));
+        a.push_new("tracer.io.syscall.errors", int(io.errors));
+        a.push_new("tracer.io.syscall.duration_ns", int(io.syscall_ns));
+        a.push_new("tracer.io.bytes.read", int(io.total.bytes_in));
+        a.push_new("tracer.io.bytes.written", int(io.total.bytes_out));
+        a.push_new("tracer.io.inclusive.bytes.read", int(s.inclusive.bytes_in));
+        a.push_new(
             "tracer.io.inclusive.bytes.written",
             int(s.inclusive.bytes_out),
         );
         for (kind, b) in &io.by_kind {
             let k = kind_name(*kind);
-            a.push(format!("tracer.io.{k}.bytes.read"), int(b.bytes_in));
-            a.push(format!("tracer.io.{k}.bytes.written"), int(b.bytes_out));
+            a.push_new(format!("tracer.io.{k}.bytes.read"), int(b.bytes_in));
+            a.push_new(format!("tracer.io.{k}.bytes.written"), int(b.bytes_out));
         }
         let n = self.cfg.top_n.min(60);
         let files = top(&io.files, n);
         if let Some((path, _)) = files.first() {
-            a.push("file.path", string(path.as_str()));
-            a.push("tracer.io.files.count", int(io.files.len() as u64));
-            a.push(
+            a.push_new("file.path", string(path.as_str()));
+            a.push_new("tracer.io.files.count", int(io.files.len() as u64));
+            a.push_new(
                 "tracer.io.top_files",
                 strings(files.iter().map(|(p, _)| (*p).clone())),
             );
@@ -426,12 +442,12 @@ impl SpanMapper {
         let peers = top(&io.peers, n);
         if let Some((peer, _)) = peers.first() {
             let (addr, port) = split_peer(peer);
-            a.push("network.peer.address", string(addr));
+            a.push_new("network.peer.address", string(addr));
             if let Some(p) = port {
-                a.push("network.peer.port", int(u64::from(p)));
+                a.push_new("network.peer.port", int(u64::from(p)));
             }
-            a.push("tracer.io.peers.count", int(io.peers.len() as u64));
-            a.push(
+            a.push_new("tracer.io.peers.count", int(io.peers.len() as u64));
+            a.push_new(
                 "tracer.io.top_peers",
                 strings(peers.iter().map(|(p, _)| (*p).clone())),
             );

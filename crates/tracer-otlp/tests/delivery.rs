@@ -255,3 +255,30 @@ fn bad_endpoints_are_refused_up_front() {
         );
     }
 }
+
+#[test]
+fn a_collector_that_never_answers_times_out_and_fails() {
+    // Accepts connections (the kernel backlog does) but never reads or answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", l.local_addr().unwrap());
+    let ex = Exporter::start(ExporterConfig {
+        max_attempts: 2,
+        request_timeout: Duration::from_millis(200),
+        ..fast(endpoint)
+    })
+    .unwrap();
+    for i in 0..3 {
+        assert!(
+            ex.submit(item(i)),
+            "submitting never waits for the collector"
+        );
+    }
+    let st = ex.finish();
+    drop(l);
+    assert_eq!((st.sent, st.failed, st.requests), (0, 3, 2), "{st:?}");
+    let err = st.last_error.unwrap().to_lowercase();
+    assert!(
+        err.contains("timeout") || err.contains("timed out"),
+        "{err}"
+    );
+}

@@ -38,9 +38,11 @@ pub struct OtlpArgs {
     /// Read events from this .scap capture.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: PathBuf,
-    /// Collector URL: a base (`/v1/traces` is appended) or the full traces URL.
-    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:4318")]
-    pub endpoint: String,
+    /// Collector URL: a base (`/v1/traces` is appended) or the full traces URL. Default:
+    /// `$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `$OTEL_EXPORTER_OTLP_ENDPOINT`, else
+    /// http://127.0.0.1:4318.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
     /// Export settings.
     #[command(flatten)]
     pub opts: OtlpOptions,
@@ -109,6 +111,16 @@ impl OtlpOptions {
     }
 }
 
+/// The endpoint: the flag, else the standard OpenTelemetry environment variables, else
+/// a local collector.
+fn endpoint(flag: Option<&str>) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    flag.map(str::to_string)
+        .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .unwrap_or_else(|| "http://127.0.0.1:4318".to_string())
+}
+
 /// This machine's host name (empty when unknown).
 pub fn local_host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -164,7 +176,7 @@ pub fn run(args: ExportArgs, out: &Output) -> Result<()> {
 
 fn otlp(args: OtlpArgs, out: &Output) -> Result<()> {
     let mut reader = open_capture(&args.read)?;
-    let exporter = Exporter::start(args.opts.exporter(&args.endpoint)?)?;
+    let exporter = Exporter::start(args.opts.exporter(&endpoint(args.endpoint.as_deref()))?)?;
     let host = reader
         .machine_info()
         .map(|m| m.hostname.clone())

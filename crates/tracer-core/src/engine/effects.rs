@@ -4,7 +4,7 @@
 //! execve (identity, close-on-exec fds).
 
 use crate::event::{FdTarget, Syscall, SyscallDetail, SyscallKind};
-use crate::fds::{open_flags, resolve_path, FdInfo, FdTables, SocketUpdate};
+use crate::fds::{infer_local, open_flags, resolve_path, FdInfo, FdTables, SocketUpdate};
 use crate::threads::ThreadTable;
 
 /// Applies the fd-table and thread-table effects of a syscall of thread `tid`
@@ -137,12 +137,28 @@ pub(crate) fn apply(
                 _ => false,
             };
             if needs {
+                // An unbound datagram socket: the tuple has no local side; sysdig
+                // infers it from the peer (sendto/recvfrom… only, not bind).
+                let mut local = *local;
+                if sc.kind != Bind {
+                    let (old_local, old_remote) = match known.map(|i| &i.target) {
+                        Some(FdTarget::Inet {
+                            local: l,
+                            remote: r,
+                            ..
+                        }) => (*l, *r),
+                        _ => (None, None),
+                    };
+                    if local.or(old_local).is_none() {
+                        local = old_remote.or(*remote).as_ref().and_then(infer_local);
+                    }
+                }
                 fds.update_socket(
                     table,
                     sc.fd,
                     SocketUpdate {
                         proto: Some(*proto),
-                        local: *local,
+                        local,
                         remote: *remote,
                         unix_path: unix_path.as_deref(),
                         server: None,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytestr::join_tags;
 use crate::correlate::Scope;
-use crate::event_view::EventView;
+use crate::event_view::{sysdig_io_dir, EventView};
 
 /// The field a bytes-by table groups on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,10 +55,19 @@ impl ByField {
     }
 }
 
-/// sysdig `fdbytes_by`: sums `evt.rawarg.res` of successful I/O events
-/// (`evt.is_io=true and evt.failed=false`) grouped by a field; events where the field is
-/// NULL are skipped. `evtin.*` keys follow sysdig's extraction: the innermost candidate
-/// under the scope, NULL on threads that never wrote a marker.
+/// sysdig `fdbytes_by` (its `table_generator` chisel): sums `evt.rawarg.res` over
+/// `evt.is_io=true` events whose value is positive, grouped by a field; events where
+/// the field is NULL are skipped, and keys never get a row without bytes.
+/// - `evt.is_io` is sysdig's ([`sysdig_io_dir`]): `sendfile` bytes are **not** counted
+///   here, although the engine charges them to spans (they are real I/O);
+/// - `fd.name` is [`fd_name`]; I/O on an fd the engine does not know is grouped under
+///   the empty name, as sysdig does (its `fd.name` is `""` on such exits), while
+///   `fd.type` is NULL then;
+/// - `evtin.*` keys follow sysdig's extraction: the innermost candidate under the
+///   scope, NULL on threads that never wrote a marker.
+///
+/// [`sysdig_io_dir`]: crate::event_view::sysdig_io_dir
+/// [`fd_name`]: crate::fds::fd_name
 ///
 /// Keys are looked up by interned ids on the hot path; the text of a key is built once.
 #[derive(Debug, Clone)]
@@ -125,7 +134,7 @@ impl BytesBy {
         let Some(sc) = v.syscall() else {
             return;
         };
-        if sc.io_dir.is_none() || sc.syscall.res < 0 {
+        if sysdig_io_dir(sc.syscall.kind).is_none() || sc.syscall.res <= 0 {
             return;
         }
         let bytes = sc.syscall.res as u64;
@@ -156,14 +165,15 @@ impl BytesBy {
                     }
                 }
             }
-            ByField::FdName => {
-                if let Some(f) = v.fd {
+            ByField::FdName => match v.fd {
+                Some(f) => {
                     let fds = v.fds;
                     self.add_id(IdKey::Name(f.name_id), bytes, || {
                         fds.name(f.name_id).as_bytes().to_vec()
                     });
                 }
-            }
+                None => self.add_id(IdKey::Static(""), bytes, Vec::new),
+            },
             ByField::FdType => {
                 if let Some(f) = v.fd {
                     match &f.target {
