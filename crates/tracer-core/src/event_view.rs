@@ -268,7 +268,9 @@ impl<'a> EventView<'a> {
         self.spans.threads.get(t.ptid).map(|p| p.pid)
     }
 
-    /// sysdig `fd.name` of the event's fd.
+    /// sysdig `fd.name` of the event's fd ([`crate::fds::fd_name`], interned once per
+    /// change of the fd). `None` when the engine does not know the fd: sysdig prints
+    /// `""` on the exit of an I/O syscall then (as [`crate::views::BytesBy`] groups it).
     pub fn fd_name(&self) -> Option<&'a str> {
         self.fd.map(|f| self.fds.name(f.name_id))
     }

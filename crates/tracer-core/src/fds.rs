@@ -222,6 +222,11 @@ pub struct FdTables {
     users: FxHashMap<u64, u32>,
     next_id: u64,
     names: Interner<String>,
+    /// Name ids of socket endpoint pairs already formatted (client, server): a socket
+    /// name is formatted once per distinct pair, not at every connect/accept.
+    inet_names: FxHashMap<(Option<SocketAddr>, Option<SocketAddr>), u32>,
+    /// Name ids of peer addresses already formatted.
+    peer_names: FxHashMap<SocketAddr, u32>,
 }
 
 impl FdTables {
@@ -314,15 +319,37 @@ impl FdTables {
     /// Recomputes kind and interned names after the target changed.
     fn rename(&mut self, info: &mut FdInfo) {
         info.kind = FdKind::of(&info.target);
-        if let FdTarget::Inet { local, remote, .. } = &info.target {
+        if let FdTarget::Inet {
+            local,
+            remote,
+            server,
+            ..
+        } = &info.target
+        {
             if info.ipv6_hint && local.is_none() && remote.is_none() {
                 info.kind = FdKind::Ipv6;
             }
-            info.peer_id = remote.map(|r| self.names.intern(r.to_string().as_str()));
+            let names = &mut self.names;
+            info.peer_id = remote.map(|r| {
+                *self
+                    .peer_names
+                    .entry(r)
+                    .or_insert_with(|| names.intern(r.to_string().as_str()))
+            });
+            let pair = if *server {
+                (*remote, *local)
+            } else {
+                (*local, *remote)
+            };
+            let target = &info.target;
+            info.name_id = *self
+                .inet_names
+                .entry(pair)
+                .or_insert_with(|| names.intern(&*fd_name(target)));
         } else {
             info.peer_id = None;
+            info.name_id = self.names.intern(&*fd_name(&info.target));
         }
-        info.name_id = self.names.intern(&*fd_name(&info.target));
     }
 
     /// Inserts (or replaces) an fd.
@@ -582,7 +609,11 @@ mod tests {
             server: None,
         };
         t.update_socket(tab, 3, upd(a("[::1]:38255"), a("[::1]:2345")));
-        t.update_socket(tab, 3, upd(a("[::1]:38255"), a("[2001:4860:4860::8888]:53")));
+        t.update_socket(
+            tab,
+            3,
+            upd(a("[::1]:38255"), a("[2001:4860:4860::8888]:53")),
+        );
         let i = t.get(tab, 3).unwrap();
         assert_eq!(t.name(i.name_id), "::1:38255->::1:2345");
         // The local side follows the latest tuple.
