@@ -11,7 +11,8 @@ use tracer_core::engine::{Consumer, Engine, EngineConfig, Report};
 use tracer_core::event_view::EventView;
 use tracer_core::filter::lines::{Line, LineSplitter};
 use tracer_core::filter::Filter;
-use tracer_scap::ScapReader;
+use tracer_scap::evtable::EVENT_TABLE;
+use tracer_scap::{ScapReader, OTHER_EVENT_BASE};
 
 /// Opens a capture file with a clear error when it is missing or not a capture.
 pub fn open_capture(path: &Path) -> Result<ScapReader> {
@@ -36,6 +37,19 @@ pub fn compile_filter(text: Option<&str>) -> Result<Option<Filter>> {
     }
 }
 
+/// For syscalls the event model has no kind for (`SyscallKind::Other`, numbered
+/// [`OTHER_EVENT_BASE`] + the capture's enter event type): sysdig's event name and
+/// whether the event uses its fd argument (`EF_USES_FD`), so that `evt.type` and
+/// `fd.*` of those lines read as in `sysdig -r`.
+fn capture_event(n: u32) -> Option<(&'static str, bool)> {
+    /// sysdig's `EF_USES_FD` event flag.
+    const EF_USES_FD: u32 = 1 << 2;
+    let t = u16::try_from(n.checked_sub(OTHER_EVENT_BASE)?).ok()?;
+    let info = EVENT_TABLE.get(usize::from(t))?;
+    let exit_flags = EVENT_TABLE.get(usize::from(t) + 1).map_or(0, |e| e.flags);
+    Some((info.name, (info.flags | exit_flags) & EF_USES_FD != 0))
+}
+
 /// Turns engine views into sysdig-style lines (numbered like `sysdig -r`) and applies
 /// the user's filter to them. Feed it every view, in order.
 #[derive(Debug)]
@@ -49,7 +63,7 @@ impl<'f> Lines<'f> {
     pub fn new(filter: Option<&'f Filter>) -> Self {
         Lines {
             filter,
-            splitter: LineSplitter::new(),
+            splitter: LineSplitter::new().with_type_names(capture_event),
         }
     }
 

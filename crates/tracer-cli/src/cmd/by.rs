@@ -2,7 +2,8 @@
 //! time in syscalls) grouped by the value of any field of the catalog.
 //!
 //! As in the chisel, `bytes` adds up `evt.rawres` of the exit lines with
-//! `evt.is_io=true and evt.failed=false`; lines whose key is NULL are skipped. `count`
+//! `evt.is_io=true and evt.failed=false`, skipping 0-byte results (so a key whose I/O
+//! moved no bytes gets no row); lines whose key is NULL are skipped. `count`
 //! counts every result line (syscall exit, marker, procexit); `time` adds up the
 //! latency of syscall exits.
 
@@ -89,7 +90,8 @@ impl Consumer for Grouper<'_> {
                         Some(tracer_core::filter::Value::Bool(true))
                     );
                     match line.syscall() {
-                        Some(s) if io && s.res >= 0 => s.res as u64,
+                        // The chisel adds only values > 0.
+                        Some(s) if io && s.res > 0 => s.res as u64,
                         _ => return,
                     }
                 }

@@ -162,37 +162,59 @@ impl Gen {
     }
 }
 
-/// Runs `sysdig -r FILE -c fdbytes_by FIELD` when sysdig is installed and parses its
-/// table into exact byte counts via `evt.rawres` (the chisel prints rounded units), by
-/// summing `%evt.rawres` per key for `evt.is_io=true and evt.failed=false` exits.
+/// Runs sysdig's `fdbytes_by FIELD` on `path` when sysdig is installed and returns its
+/// exact byte count per key (unordered). `fdbytes_by` is `table_generator` with the
+/// filter `evt.is_io=true and evt.failed=false`, value `evt.rawarg.res` (adding only
+/// values > 0) and the top 30 keys printed in rounded units; this runs the same
+/// `table_generator` with JSON output (exact numbers) and no practical top limit.
 pub fn sysdig_fdbytes_by(path: &Path, field: &str) -> Option<Vec<(String, u64)>> {
+    let args = format!(
+        "{field} {field} evt.rawarg.res Bytes 'evt.is_io=true and evt.failed=false' 1000000 bytes"
+    );
     let out = Command::new("sysdig")
         .env("TZ", "UTC")
-        .args([
-            "-r",
-            path.to_str()?,
-            "-p",
-            &format!("%{field}\t%evt.rawres"),
-        ])
-        .arg("evt.is_io=true and evt.failed=false and evt.dir=<")
+        .args(["-j", "-r", path.to_str()?, "-c", "table_generator", &args])
         .output()
         .ok()?;
     if !out.status.success() {
         return None;
     }
-    let mut sums: Vec<(String, u64)> = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some((k, v)) = line.rsplit_once('\t') else {
-            continue;
-        };
-        // A NULL field prints <NA>; the -p line is then skipped by sysdig itself.
-        let Ok(v) = v.trim().parse::<u64>() else {
-            continue;
-        };
-        match sums.iter_mut().find(|(key, _)| key == k) {
-            Some((_, s)) => *s += v,
-            None => sums.push((k.to_string(), v)),
-        }
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        return Some(Vec::new());
     }
-    Some(sums)
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("sysdig -j output is not JSON ({e}):\n{text}"));
+    let rows = v["data"].as_array().map(Vec::as_slice).unwrap_or_default();
+    Some(
+        rows.iter()
+            .map(|r| {
+                let key = r[0].as_str().expect("string key").to_string();
+                let bytes = r[1].as_u64().expect("integer byte count");
+                (key, bytes)
+            })
+            .collect(),
+    )
+}
+
+/// `tracer by FIELD -r PATH --json` rows as (key, value) pairs, in output order.
+pub fn tracer_by(path: &Path, field: &str) -> Vec<(String, u64)> {
+    let v = json([
+        "by",
+        field,
+        "-r",
+        path.to_str().expect("utf-8 path"),
+        "--json",
+    ]);
+    v["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().expect("key").to_string(),
+                r["value"].as_u64().expect("value"),
+            )
+        })
+        .collect()
 }

@@ -176,26 +176,18 @@ pub fn span_prop<'a>(prop: SpanProp, arg: &FieldArg, rec: &SpanFacts<'a>) -> Opt
     })
 }
 
-/// sysdig's `fd.name` of a target (`None` for an unknown target).
-pub fn fd_name(target: &FdTarget) -> Option<Cow<'_, str>> {
-    Some(match target {
-        FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p) => Cow::Borrowed(p),
-        FdTarget::Other(s) => Cow::Borrowed(s),
-        FdTarget::Pipe => Cow::Borrowed(""),
-        FdTarget::Inet { .. } => {
-            let (c, s) = client_server(target);
-            match (c, s) {
-                (Some(c), Some(s)) => Cow::Owned(format!("{}->{}", sock(c), sock(s))),
-                _ => Cow::Borrowed(""),
-            }
-        }
-        FdTarget::Unknown => return None,
-    })
-}
-
-fn sock(a: SocketAddr) -> String {
-    // sysdig prints IPv6 tuples without brackets.
-    format!("{}:{}", a.ip(), a.port())
+/// sysdig's `fd.name` of an fd on an event line: the source's name, else the engine's
+/// naming function [`crate::fds::fd_name`] of a known target. An fd sysdig does not
+/// know (no target, or [`FdTarget::Unknown`]) has no name on an enter line and the
+/// empty name on an exit line (sysdig's `fdbytes_by fd.name` groups I/O on unknown fds
+/// under `""`).
+pub fn fd_name<'a>(fd: &FdFacts<'a>, dir: super::context::EvtDir) -> Option<Cow<'a, str>> {
+    match (fd.name, fd.target) {
+        (Some(n), _) => Some(Cow::Borrowed(n)),
+        (None, Some(t)) if *t != FdTarget::Unknown => Some(crate::fds::fd_name(t)),
+        _ if dir == super::context::EvtDir::Exit => Some(Cow::Borrowed("")),
+        _ => None,
+    }
 }
 
 /// (client, server) endpoints of a socket.
@@ -441,9 +433,7 @@ pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<
         EvtFailed => Value::Bool(exit_sc.is_some_and(|s| s.res < 0)),
         // sysdig does not flag sendfile as I/O (its bytes still count in evt.buflen).
         EvtIsIo | EvtIsIoRead | EvtIsIoWrite => {
-            let dir = sc
-                .filter(|s| s.kind != SyscallKind::Sendfile)
-                .and_then(|s| s.kind.io_dir());
+            let dir = sc.and_then(|s| crate::event_view::sysdig_io_dir(s.kind));
             Value::Bool(match field.kind {
                 EvtIsIo => dir.is_some(),
                 EvtIsIoRead => dir == Some(IoDir::In),
@@ -461,19 +451,18 @@ pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<
         EvtCpu => Value::Num(ev.cpu().unwrap_or(0).into()),
         EvtInfo => Value::owned(ev.info().unwrap_or_default()),
         FdNum => Value::Num(ev.fd()?.num.into()),
-        FdName => match ev.fd()?.name {
-            Some(n) => Value::text(n),
-            None => match fd_name(ev.fd()?.target?)? {
-                Cow::Borrowed(s) => Value::text(s),
-                Cow::Owned(s) => Value::owned(s),
-            },
+        FdName => match fd_name(&ev.fd()?, ev.dir())? {
+            Cow::Borrowed(s) => Value::text(s),
+            Cow::Owned(s) => Value::owned(s),
         },
         FdType => Value::text(fd_type(ev.fd()?)?.0),
         FdTypechar => {
             let fd = ev.fd()?;
+            // sysdig: an fd it does not know is `o` (other), unless the event creates
+            // an fd of a known type.
             Value::text(match fd.target {
-                Some(_) => fd_type(fd)?.1,
-                None => fd.typechar_hint?,
+                Some(t) if *t != FdTarget::Unknown => fd_type(fd)?.1,
+                _ => fd.typechar_hint.unwrap_or("o"),
             })
         }
         FdDirectory | FdFilename => {

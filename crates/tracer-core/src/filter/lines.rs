@@ -83,6 +83,8 @@ pub struct Line<'v, 'a> {
     post_fd: Option<Rc<FdState>>,
     /// Enter line of an `execve`: the identity before it.
     pre_ident: Option<Rc<Ident>>,
+    /// Exit line of a failed open: the path it tried (sysdig's `fd.name` then).
+    creator_name: Option<String>,
 }
 
 /// Assigns sysdig-style numbers and splits views into lines; keep one per stream.
@@ -140,7 +142,10 @@ impl LineSplitter {
                 self.fds.insert(
                     key,
                     Rc::new(FdState {
-                        name: super::extract::fd_name(&info.target).map(|n| n.into_owned()),
+                        // The engine's interned name; an fd whose target the engine
+                        // never learnt is one sysdig does not know (no name).
+                        name: (info.target != FdTarget::Unknown)
+                            .then(|| view.fds.name(info.name_id).to_owned()),
                         target: info.target.clone(),
                         v6: v6_of(info),
                     }),
@@ -148,6 +153,13 @@ impl LineSplitter {
             }
         }
         if let EventKind::Syscall(sc) = &view.event.kind {
+            if let (true, crate::event::SyscallDetail::Pipe { read_fd, write_fd }) =
+                (sc.kind == SyscallKind::Pipe && sc.res >= 0, &sc.detail)
+            {
+                for fd in [*read_fd, *write_fd] {
+                    self.fds.insert((pid, fd), Rc::new(pipe_state()));
+                }
+            }
             if sc.kind == SyscallKind::Close && sc.res >= 0 {
                 self.fds.remove(&(pid, sc.fd));
                 self.marker_fds.remove(&(pid, sc.fd));
@@ -174,6 +186,27 @@ impl LineSplitter {
         }
     }
 
+    /// sysdig's `fd.name` on the exit of a failed open: the path it tried, resolved
+    /// against the working directory (or the `dirfd` directory, when known).
+    fn failed_open_name(&self, view: &EventView<'_>, sc: &Syscall) -> Option<String> {
+        use SyscallKind::*;
+        if sc.res >= 0 || !matches!(sc.kind, Open | Openat | Openat2 | Creat) {
+            return None;
+        }
+        let crate::event::SyscallDetail::Open { path, dirfd, .. } = &sc.detail else {
+            return None;
+        };
+        let base = match dirfd {
+            _ if path.starts_with('/') => "",
+            None | Some(-100) => view.thread.map_or("", |t| t.cwd.as_str()),
+            Some(d) => match self.fds.get(&(view.event.pid, *d)).map(|s| &s.target) {
+                Some(FdTarget::Directory(p) | FdTarget::File(p)) => p.as_str(),
+                _ => "",
+            },
+        };
+        Some(crate::fds::resolve_path(base, path))
+    }
+
     /// The lines of one view, in order (at most two).
     pub fn split<'v, 'a>(&mut self, view: &'v EventView<'a>) -> Vec<Line<'v, 'a>> {
         let pid = view.event.pid;
@@ -190,6 +223,7 @@ impl LineSplitter {
             pre_fd: None,
             post_fd: None,
             pre_ident: None,
+            creator_name: None,
         };
         let out = match &view.class {
             EventClass::Syscall(s) => {
@@ -205,6 +239,7 @@ impl LineSplitter {
                     self.remember(view);
                     let mut exit = line(LineKind::SyscallExit, n + 1);
                     exit.post_fd = self.fds.get(&(pid, view.fd_num)).cloned();
+                    exit.creator_name = self.failed_open_name(view, s.syscall);
                     return vec![enter, exit];
                 }
             }
@@ -238,6 +273,18 @@ impl LineSplitter {
         out
     }
 }
+
+/// The state of a `pipe()` fd (sysdig names it with the empty string).
+fn pipe_state() -> FdState {
+    FdState {
+        target: FdTarget::Pipe,
+        v6: false,
+        name: Some(String::new()),
+    }
+}
+
+/// The target of every `pipe()` fd.
+static PIPE: FdTarget = FdTarget::Pipe;
 
 /// A clone-family exit in the child (res 0): sysdig shows only the exit.
 fn child_clone_exit(sc: &Syscall) -> bool {
@@ -419,7 +466,7 @@ impl<'a> EventSource for Line<'_, 'a> {
                 target: Some(&f.target),
                 v6: v6_of(f),
                 typechar_hint: None,
-                name: None,
+                name: (f.target != FdTarget::Unknown).then(|| self.view.fds.name(f.name_id)),
             }),
         };
         let pre = |num: i64| FdFacts {
@@ -430,7 +477,26 @@ impl<'a> EventSource for Line<'_, 'a> {
             name: self.pre_fd.as_ref().and_then(|s| s.name.as_deref()),
         };
         match sc.kind {
-            Clone | Clone3 | Fork | Vfork | Execve | Exit | ExitGroup | Pipe => None,
+            Clone | Clone3 | Fork | Vfork | Execve | Exit | ExitGroup => None,
+            // sysdig: the enter has fd -1 and type `p`; the exit reports the write end.
+            Pipe => Some(match &sc.detail {
+                crate::event::SyscallDetail::Pipe { write_fd, .. } if !enter && sc.res >= 0 => {
+                    FdFacts {
+                        num: *write_fd,
+                        target: Some(&PIPE),
+                        v6: false,
+                        typechar_hint: None,
+                        name: Some(""),
+                    }
+                }
+                _ => FdFacts {
+                    num: -1,
+                    target: None,
+                    v6: false,
+                    typechar_hint: Some("p"),
+                    name: None,
+                },
+            }),
             Open | Openat | Openat2 | Creat | Socket | Accept | Accept4 => {
                 let hint = match sc.kind {
                     Socket | Accept | Accept4 => "4",
@@ -441,18 +507,28 @@ impl<'a> EventSource for Line<'_, 'a> {
                     target: None,
                     v6: false,
                     typechar_hint: Some(hint),
-                    name: None,
+                    name: if enter {
+                        None
+                    } else {
+                        self.creator_name.as_deref()
+                    },
                 };
+                // sysdig: fd.num is -1 on the enter and on a failed exit.
                 if enter || sc.res < 0 {
-                    Some(bare(if enter { -1 } else { sc.res }))
+                    Some(bare(-1))
                 } else {
                     post().or(Some(bare(sc.res)))
                 }
             }
             Other(n) => {
                 let uses_fd = self.other_names.and_then(|f| f(n)).map(|(_, u)| u);
-                if uses_fd == Some(false) || sc.fd < 0 {
+                if uses_fd == Some(false) || (sc.fd < 0 && (enter || uses_fd.is_none())) {
                     return None;
+                }
+                // sysdig reads the fd from the enter event; when that has none
+                // (setsockopt, getsockopt) the exit reports fd -1, an fd it does not know.
+                if sc.fd < 0 {
+                    return Some(pre(-1));
                 }
                 Some(if enter {
                     pre(sc.fd)
@@ -548,9 +624,7 @@ impl<'a> EventSource for Line<'_, 'a> {
                 };
                 let name = f
                     .name
-                    .map(str::to_string)
-                    .or_else(|| super::extract::fd_name(target).map(|n| n.into_owned()))
-                    .unwrap_or_default();
+                    .map_or_else(|| crate::fds::fd_name(target), std::borrow::Cow::Borrowed);
                 let _ = write!(t, "(<{tc}{l4}>{name})");
             }
             t

@@ -372,11 +372,33 @@ fn enter_lines_failures_files_and_ipv6() {
         &e
     ));
 
+    // An fd sysdig does not know: the empty name on an exit line (sysdig's
+    // `fdbytes_by fd.name` groups such I/O under ""), NULL on an enter line.
+    e.fd = Some((7, None, false));
+    assert_eq!(val("fd.name", &e).as_deref(), Some(""));
+    e.fd = Some((7, Some(FdTarget::Unknown), false));
+    assert_eq!(val("fd.name", &e).as_deref(), Some(""));
+    e.dir = EvtDir::Enter;
+    assert_eq!(val("fd.name", &e), None);
+    // A lone endpoint (a bound socket) is named `ip:port`, as the engine names it.
+    e.fd = Some((
+        4,
+        Some(FdTarget::Inet {
+            proto: L4Proto::Tcp,
+            local: sock("127.0.0.1:8080"),
+            remote: None,
+            server: true,
+        }),
+        false,
+    ));
+    assert_eq!(val("fd.name", &e).as_deref(), Some("127.0.0.1:8080"));
+
     // An fd-creating syscall's enter: fd.num -1, no target, typechar from the hint.
     e.fd = Some((-1, None, false));
     assert_eq!(val("fd.num", &e).as_deref(), Some("-1"));
     assert_eq!(val("fd.name", &e), None);
     assert_eq!(val("fd.typechar", &e).as_deref(), Some("f"));
+    e.dir = EvtDir::Exit;
     e.fd = None;
     for f in [
         "fd.num",
