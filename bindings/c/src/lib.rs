@@ -186,9 +186,15 @@ fn id_of(kind: i32, value: i64) -> Result<Id, Error> {
 /// Decoded argument list (borrowed from the caller).
 type Args<'a> = Vec<(&'a [u8], &'a [u8])>;
 
+/// Decodes `n` argument entries with `entry` (given the index and the entry).
+///
 /// # Safety
 /// `args` is NULL with `n == 0`, or points to `n` valid entries.
-unsafe fn args_c<'a>(args: *const tracer_arg, n: usize) -> Result<Args<'a>, Error> {
+unsafe fn arg_list<'a, T: 'a>(
+    args: *const T,
+    n: usize,
+    entry: impl Fn(usize, &'a T) -> Result<(&'a [u8], &'a [u8]), Error>,
+) -> Result<Args<'a>, Error> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -198,34 +204,30 @@ unsafe fn args_c<'a>(args: *const tracer_arg, n: usize) -> Result<Args<'a>, Erro
     std::slice::from_raw_parts(args, n)
         .iter()
         .enumerate()
-        .map(|(i, a)| {
-            Ok((
-                cstr(a.name, &format!("args[{i}].name"))?,
-                cstr(a.value, &format!("args[{i}].value"))?,
-            ))
-        })
+        .map(|(i, a)| entry(i, a))
         .collect()
 }
 
 /// # Safety
 /// `args` is NULL with `n == 0`, or points to `n` valid entries.
+unsafe fn args_c<'a>(args: *const tracer_arg, n: usize) -> Result<Args<'a>, Error> {
+    arg_list(args, n, |i, a: &'a tracer_arg| {
+        Ok((
+            cstr(a.name, &format!("args[{i}].name"))?,
+            cstr(a.value, &format!("args[{i}].value"))?,
+        ))
+    })
+}
+
+/// # Safety
+/// `args` is NULL with `n == 0`, or points to `n` valid entries.
 unsafe fn args_len<'a>(args: *const tracer_arg_len, n: usize) -> Result<Args<'a>, Error> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    if args.is_null() {
-        return Err(Error::invalid(format!("args is NULL but nargs is {n}")));
-    }
-    std::slice::from_raw_parts(args, n)
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            Ok((
-                bytes(a.name, a.name_len, &format!("args[{i}].name"))?,
-                bytes(a.value, a.value_len, &format!("args[{i}].value"))?,
-            ))
-        })
-        .collect()
+    arg_list(args, n, |i, a: &'a tracer_arg_len| {
+        Ok((
+            bytes(a.name, a.name_len, &format!("args[{i}].name"))?,
+            bytes(a.value, a.value_len, &format!("args[{i}].value"))?,
+        ))
+    })
 }
 
 /// Adds `args` to the builder and enters the span.
@@ -234,6 +236,30 @@ fn enter_with(b: &mut tag::SpanBuilder, args: &[(&[u8], &[u8])]) -> Span {
         b.arg_bytes(k, v);
     }
     b.enter()
+}
+
+/// A root span on tag `path` with `args` (a plain enter when there are none).
+fn root_span(path: &[u8], args: &[(&[u8], &[u8])]) -> Span {
+    match args {
+        [] => tag::span(path),
+        _ => enter_with(&mut tag::span_builder(path), args),
+    }
+}
+
+/// A child span of `parent` on `tag` with `args` (a plain enter when there are none).
+fn child_span(parent: &Span, tag: &[u8], args: &[(&[u8], &[u8])]) -> Span {
+    match args {
+        [] => parent.child(tag),
+        _ => enter_with(&mut parent.child_builder(tag), args),
+    }
+}
+
+/// Fails on a NULL caller-provided span storage.
+fn check_storage(storage: *mut tracer_span_storage) -> Result<(), Error> {
+    if storage.is_null() {
+        return Err(Error::invalid("storage is NULL"));
+    }
+    Ok(())
 }
 
 /// [`enter_with`] in a heap handle.
@@ -256,10 +282,7 @@ pub unsafe extern "C" fn tracer_begin(
     guard(ptr::null_mut(), || {
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
-        if a.is_empty() {
-            return Ok(boxed(tag::span(t)));
-        }
-        Ok(start(&mut tag::span_builder(t), &a))
+        Ok(boxed(root_span(t, &a)))
     })
 }
 
@@ -277,17 +300,10 @@ pub unsafe extern "C" fn tracer_begin_in(
     nargs: usize,
 ) -> *mut tracer_span {
     guard(ptr::null_mut(), || {
-        if storage.is_null() {
-            return Err(Error::invalid("storage is NULL"));
-        }
+        check_storage(storage)?;
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
-        let span = if a.is_empty() {
-            tag::span(t)
-        } else {
-            enter_with(&mut tag::span_builder(t), &a)
-        };
-        Ok(placed(storage, span))
+        Ok(placed(storage, root_span(t, &a)))
     })
 }
 
@@ -359,10 +375,7 @@ pub unsafe extern "C" fn tracer_child(
         let p = parent_ref(parent)?;
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
-        if a.is_empty() {
-            return Ok(boxed(p.child(t)));
-        }
-        Ok(start(&mut p.child_builder(t), &a))
+        Ok(boxed(child_span(p, t, &a)))
     })
 }
 
@@ -379,18 +392,11 @@ pub unsafe extern "C" fn tracer_child_in(
     nargs: usize,
 ) -> *mut tracer_span {
     guard(ptr::null_mut(), || {
-        if storage.is_null() {
-            return Err(Error::invalid("storage is NULL"));
-        }
+        check_storage(storage)?;
         let p = parent_ref(parent)?;
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
-        let span = if a.is_empty() {
-            p.child(t)
-        } else {
-            enter_with(&mut p.child_builder(t), &a)
-        };
-        Ok(placed(storage, span))
+        Ok(placed(storage, child_span(p, t, &a)))
     })
 }
 

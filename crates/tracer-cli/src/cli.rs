@@ -114,12 +114,15 @@ pub struct Input {
     pub live: bool,
 }
 
-/// Only a capture file.
+/// A capture file and an optional filter on its events.
 #[derive(Debug, Args, Clone)]
 pub struct FileInput {
     /// Read events from this .scap capture.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: PathBuf,
+    /// Filter expression.
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
 }
 
 /// `tracer summary`.
@@ -148,12 +151,9 @@ pub struct SummaryArgs {
 /// `tracer list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Events source.
+    /// Events source and filter.
     #[command(flatten)]
     pub input: FileInput,
-    /// Filter expression.
-    #[arg(value_name = "FILTER")]
-    pub filter: Option<String>,
     /// Drill down: list the child spans of this tag path.
     #[arg(long, value_name = "TAGS")]
     pub tag: Option<String>,
@@ -172,12 +172,9 @@ pub struct ListArgs {
 /// `tracer spectro`.
 #[derive(Debug, Args)]
 pub struct SpectroArgs {
-    /// Events source.
+    /// Events source and filter.
     #[command(flatten)]
     pub input: FileInput,
-    /// Filter expression.
-    #[arg(value_name = "FILTER")]
-    pub filter: Option<String>,
     /// Drill down: the spans one level below this tag path (default: root spans).
     #[arg(long, value_name = "TAGS")]
     pub tag: Option<String>,
@@ -218,12 +215,9 @@ pub struct ByArgs {
     /// Field to group by, e.g. `evtin.span.tags`, `fd.name`, `proc.name`.
     #[arg(value_name = "FIELD")]
     pub field: String,
-    /// Events source.
+    /// Events source and filter.
     #[command(flatten)]
     pub input: FileInput,
-    /// Filter expression.
-    #[arg(value_name = "FILTER")]
-    pub filter: Option<String>,
     /// What to add up.
     #[arg(long, value_enum, default_value_t = Metric::Bytes)]
     pub metric: Metric,
@@ -238,12 +232,9 @@ pub struct ByArgs {
 /// `tracer events`.
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// Events source.
+    /// Events source and filter.
     #[command(flatten)]
     pub input: FileInput,
-    /// Filter expression.
-    #[arg(value_name = "FILTER")]
-    pub filter: Option<String>,
     /// Output format with %field tokens, sysdig style (e.g. `%evt.num %proc.name %span.tags`).
     #[arg(short = 'p', long = "print", value_name = "FORMAT")]
     pub format: Option<String>,
@@ -396,7 +387,7 @@ mod tests {
             panic!()
         };
         assert_eq!(b.field, "fd.name");
-        assert_eq!(b.filter.as_deref(), Some("fd.type=file"));
+        assert_eq!(b.input.filter.as_deref(), Some("fd.type=file"));
         assert_eq!(b.top, Some(3));
         assert!(Cli::try_parse_from(["tracer", "summary"]).is_err());
     }

@@ -6,18 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{json, ok};
-
-/// Why the probe cannot run here, if it cannot.
-fn cannot_probe() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not running as root".into());
-    }
-    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into());
-    }
-    None
-}
+use common::{cannot_probe, json, ok, succeeded};
 
 macro_rules! need_probe {
     () => {
@@ -54,12 +43,7 @@ fn capture_attributes_file_bytes_to_the_span() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out, "tracer capture");
     assert!(stdout.contains("command exited with status 0"), "{stdout}");
     assert!(stdout.contains("1 closed"), "{stdout}");
     assert!(stdout.contains("t.scap"), "{stdout}");
@@ -129,11 +113,7 @@ fn capture_follows_a_shell_and_its_children() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out, "tracer capture");
     let cap = dir.path().join("t.scap");
     let v = json(["summary", "-r", cap.to_str().unwrap(), "--json"]);
     assert_eq!(v["rows"][0]["tag"], "outer", "{v}");
@@ -166,12 +146,7 @@ fn capture_follows_a_shell_and_its_children() {
         ])
         .output()
     {
-        let s = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success(),
-            "sysdig failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let s = succeeded(&o, "sysdig");
         assert!(s.starts_with("outer "), "sysdig sees: {s:?}");
     } else {
         eprintln!("SKIPPED sysdig cross-check: `sysdig` is not installed");
@@ -227,12 +202,7 @@ fn capture_stops_cleanly_on_sigint() {
     let pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(&out, "tracer");
     assert!(stdout.contains("interrupted"), "{stdout}");
     ok(["summary", "-r", cap.to_str().unwrap()]);
 }

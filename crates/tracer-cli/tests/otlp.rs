@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use common::{json, sample, tracer};
+use common::{cannot_probe, failed, json, sample, tracer};
 use tracer_core::engine::{Engine, EngineConfig, NoConsumer};
 use tracer_scap::ScapReader;
 
@@ -114,8 +114,7 @@ fn export_otlp_to_a_dead_endpoint_fails_clearly() {
         "--attempts".as_ref(),
         "2".as_ref(),
     ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failed(&out);
     let n = engine_spans("generated-full.scap");
     assert!(
         err.contains(&format!(
@@ -139,25 +138,12 @@ fn export_otlp_refuses_bad_endpoints_and_missing_files() {
             "--endpoint".as_ref(),
             bad.as_ref(),
         ]);
-        assert!(!out.status.success());
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = failed(&out);
         assert!(err.contains("invalid OTLP endpoint"), "{err}");
     }
     let out = tracer(["export", "otlp", "-r", "/nonexistent.scap"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failed(&out);
     assert!(err.contains("cannot open /nonexistent.scap"), "{err}");
-}
-
-/// Why the probe cannot run here, if it cannot.
-fn cannot_probe() -> Option<String> {
-    if !rustix::process::geteuid().is_root() {
-        return Some("not running as root".into());
-    }
-    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
-        return Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into());
-    }
-    None
 }
 
 /// `capture --otlp` sends the spans live; exporting the written file afterwards sends

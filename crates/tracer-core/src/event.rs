@@ -11,6 +11,8 @@
 //!   syscall's return value; payloads ([`Syscall::data`]) are only captured for marker
 //!   candidates (writes to the null device), never for ordinary I/O.
 
+pub mod build;
+
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tracer_core::engine::{Engine, EngineConfig};
 use tracer_core::event::{
@@ -18,6 +17,9 @@ use tracer_core::event_view::EventView;
 use tracer_core::fds::FdKind;
 use tracer_core::views::{ByField, BytesBy};
 use tracer_scap::{ScapReader, ScapWriter, WriterOptions};
+
+mod common;
+use common::sysdig_output;
 
 const TID: i64 = 50;
 const BASE_TS: u64 = 1_700_000_000_000_000_000;
@@ -225,18 +227,7 @@ fn capture(evs: &[Event]) -> (tempfile::TempDir, PathBuf) {
 
 /// `sysdig -r FILE -c fdbytes_by FIELD` as (key → bytes).
 fn sysdig_fdbytes(file: &Path, field: &str) -> BTreeMap<String, u64> {
-    let out = Command::new("sysdig")
-        .arg("-r")
-        .arg(file)
-        .args(["-j", "-c", "fdbytes_by", field])
-        .env("TZ", "UTC")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "\n\n*** sysdig could not be run ({e}). This test uses sysdig 0.29.3 as the \
-                 oracle: install it (see .ci/setup). ***\n\n"
-            )
-        });
+    let out = sysdig_output("sysdig", file, &["-j", "-c", "fdbytes_by", field]);
     assert!(out.status.success(), "sysdig failed: {out:?}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["data"]

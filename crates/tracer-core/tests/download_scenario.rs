@@ -6,11 +6,11 @@
 
 use std::net::SocketAddr;
 
+use tracer_core::bytestr::join_tags;
 use tracer_core::correlate::Scope;
 use tracer_core::engine::{Consumer, Engine, EngineConfig, Report};
-use tracer_core::event::{
-    Event, EventKind, L4Proto, Syscall, SyscallDetail, SyscallKind, ThreadInfo,
-};
+use tracer_core::event::build::{open_detail, Timeline};
+use tracer_core::event::{Event, EventKind, L4Proto, SyscallDetail, SyscallKind};
 use tracer_core::event_view::EventView;
 use tracer_core::fds::FdKind;
 use tracer_core::spans::{SpanEnd, SpanRecord};
@@ -31,57 +31,9 @@ fn files() -> [(&'static str, u64); 4] {
     ]
 }
 
-/// Builds one thread's events with a running clock.
-struct Thread {
-    tid: i64,
-    now: u64,
-    out: Vec<Event>,
-}
-
-impl Thread {
-    fn sys(&mut self, kind: SyscallKind, fd: i64, res: i64, cost: u64, detail: SyscallDetail) {
-        let enter = self.now;
-        self.now += cost.max(1);
-        let mut s = Syscall::new(kind, enter, res);
-        s.fd = fd;
-        s.detail = detail;
-        if kind.io_dir().is_some() {
-            s.size = res.max(0) as u64;
-        }
-        self.out.push(Event {
-            ts: self.now,
-            tid: self.tid,
-            pid: PID,
-            kind: EventKind::Syscall(s),
-        });
-        self.now += 200; // user-space work between syscalls
-    }
-
-    fn marker(&mut self, text: &str) {
-        let enter = self.now;
-        self.now += 300;
-        let mut s = Syscall::new(SyscallKind::Write, enter, text.len() as i64);
-        s.fd = 3;
-        s.size = text.len() as u64;
-        s.data = Some(text.as_bytes().to_vec());
-        self.out.push(Event {
-            ts: self.now,
-            tid: self.tid,
-            pid: PID,
-            kind: EventKind::Syscall(s),
-        });
-        self.now += 100;
-    }
-
-    fn io(&mut self, kind: SyscallKind, fd: i64, bytes: u64, ns_per_byte_x10: u64) {
-        self.sys(
-            kind,
-            fd,
-            bytes as i64,
-            bytes * ns_per_byte_x10 / 10,
-            SyscallDetail::None,
-        );
-    }
+/// `bytes` of I/O costing `ns_per_byte_x10 / 10` ns per byte.
+fn io(t: &mut Timeline, kind: SyscallKind, fd: i64, bytes: u64, ns_per_byte_x10: u64) {
+    t.io(kind, fd, bytes, bytes * ns_per_byte_x10 / 10);
 }
 
 #[derive(Debug, Clone)]
@@ -107,37 +59,15 @@ struct Capture {
 }
 
 fn capture(requests: Vec<Req>) -> Capture {
-    let mut main = Thread {
-        tid: PID,
-        now: 1_000_000,
-        out: Vec::new(),
-    };
-    main.out.push(Event {
-        ts: main.now,
-        tid: PID,
-        pid: PID,
-        kind: EventKind::ThreadInfo(ThreadInfo {
-            tid: PID,
-            pid: PID,
-            ptid: 1,
-            comm: "python".into(),
-            exe: "/usr/bin/python".into(),
-            args: vec!["server.py".into()],
-            cwd: "/srv".into(),
-        }),
-    });
+    let mut main = Timeline::new(PID, PID, 1_000_000);
+    main.thread_info(1, "python", "/usr/bin/python", &["server.py"], "/srv");
     // sysdig_tracers opens /dev/null at import: fd 3, undecided.
     main.sys(
         SyscallKind::Openat,
         -1,
         3,
         500,
-        SyscallDetail::Open {
-            path: "/dev/null".into(),
-            dirfd: Some(-100),
-            flags: 0o4001,
-            mode: 0,
-        },
+        open_detail("/dev/null", 0o4001),
     );
     main.sys(
         SyscallKind::Socket,
@@ -192,12 +122,8 @@ fn capture(requests: Vec<Req>) -> Capture {
                 child_pid: PID,
             },
         );
-        let mut t = Thread {
-            tid,
-            now: main.now + 1000,
-            out: Vec::new(),
-        };
-        t.io(SyscallKind::Recvfrom, sock, REQUEST_BYTES, 10);
+        let mut t = Timeline::new(tid, PID, main.now + 1000);
+        io(&mut t, SyscallKind::Recvfrom, sock, REQUEST_BYTES, 10);
         total_io += REQUEST_BYTES;
         let (handler, headers, body) = match req {
             Req::Download(_) => ("download_handler", "download_headers", "download_writes"),
@@ -206,7 +132,7 @@ fn capture(requests: Vec<Req>) -> Capture {
         };
         t.marker(&format!(">:t:{handler}::"));
         t.marker(&format!(">:t:{handler}.{headers}::"));
-        t.io(SyscallKind::Write, sock, HEADER_BYTES, 20);
+        io(&mut t, SyscallKind::Write, sock, HEADER_BYTES, 20);
         total_io += HEADER_BYTES;
         t.marker(&format!("<:t:{handler}.{headers}::"));
         t.marker(&format!(">:t:{handler}.{body}::"));
@@ -214,33 +140,22 @@ fn capture(requests: Vec<Req>) -> Capture {
             Req::Download(k) => {
                 let (path, size) = files()[*k];
                 // Relative open against the cwd (/srv) to exercise path resolution.
-                t.sys(
-                    SyscallKind::Openat,
-                    -1,
-                    file_fd,
-                    2000,
-                    SyscallDetail::Open {
-                        path: format!("..{path}"),
-                        dirfd: Some(-100),
-                        flags: 0,
-                        mode: 0,
-                    },
-                );
+                t.open(&format!("..{path}"), file_fd, 2000);
                 let mut left = size;
                 while left > 0 {
                     let n = left.min(CHUNK);
-                    t.io(SyscallKind::Read, file_fd, n, 5);
-                    t.io(SyscallKind::Write, sock, n, 10);
+                    io(&mut t, SyscallKind::Read, file_fd, n, 5);
+                    io(&mut t, SyscallKind::Write, sock, n, 10);
                     left -= n;
                     total_io += 2 * n;
                 }
-                t.io(SyscallKind::Read, file_fd, 0, 5); // EOF
+                io(&mut t, SyscallKind::Read, file_fd, 0, 5); // EOF
                 t.sys(SyscallKind::Close, file_fd, 0, 500, SyscallDetail::None);
             }
             Req::Fib => {
                 t.sys(SyscallKind::Other(39), -1, PID, 100, SyscallDetail::None); // getpid
                 t.now += 300_000; // computing
-                t.io(SyscallKind::Write, sock, 10, 10);
+                io(&mut t, SyscallKind::Write, sock, 10, 10);
                 total_io += 10;
             }
             Req::Empty => {}
@@ -248,7 +163,7 @@ fn capture(requests: Vec<Req>) -> Capture {
         t.marker(&format!("<:t:{handler}.{body}::"));
         t.marker(&format!("<:t:{handler}::"));
         t.sys(SyscallKind::Close, sock, 0, 1000, SyscallDetail::None);
-        t.out.push(Event {
+        t.events.push(Event {
             ts: t.now + 10,
             tid,
             pid: PID,
@@ -256,9 +171,9 @@ fn capture(requests: Vec<Req>) -> Capture {
         });
         threads.push(t);
     }
-    let mut events = main.out;
+    let mut events = main.events;
     for t in threads {
-        events.extend(t.out);
+        events.extend(t.events);
     }
     events.sort_by_key(|e| e.ts); // stable: per-thread order is kept
     Capture {
@@ -317,11 +232,7 @@ fn run(cap: &Capture) -> (Collect, Report) {
 }
 
 fn tags_of(s: &SpanRecord) -> String {
-    s.tags
-        .iter()
-        .map(|t| String::from_utf8_lossy(t).into_owned())
-        .collect::<Vec<_>>()
-        .join(".")
+    String::from_utf8_lossy(&join_tags(&s.tags)).into_owned()
 }
 
 #[test]

@@ -15,75 +15,51 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use tracer_core::engine::{Consumer, Engine, EngineConfig};
-use tracer_core::event::{
-    Event, EventKind, L4Proto, Syscall, SyscallDetail, SyscallKind, ThreadInfo,
-};
+use tracer_core::event::build::{Pace, Timeline};
+use tracer_core::event::{Event, L4Proto, Syscall, SyscallDetail, SyscallKind};
 use tracer_core::event_view::EventView;
 use tracer_core::spans::{SpanEnd, SpanRecord};
 use tracer_core::views::{format_time, traces_list, traces_summary, ByField, BytesBy};
 use tracer_scap::{ScapReader, ScapWriter, WriterOptions};
 
+mod common;
+use common::sysdig_output;
+
 const PID: i64 = 700;
 const BASE_TS: u64 = 1_700_000_000_000_000_000;
 
-struct Thread {
-    tid: i64,
-    pid: i64,
-    now: u64,
-    out: Vec<Event>,
+/// A thread of this scenario: 150 ns between syscalls, 250 ns marker writes.
+fn thread(tid: i64, pid: i64, now: u64) -> Timeline {
+    Timeline::new(tid, pid, now).with_pace(Pace {
+        after_syscall_ns: 150,
+        marker_ns: 250,
+        after_marker_ns: 100,
+    })
 }
 
-impl Thread {
-    fn sys(&mut self, kind: SyscallKind, fd: i64, res: i64, cost: u64, detail: SyscallDetail) {
-        let enter = self.now;
-        self.now += cost.max(1);
-        let mut s = Syscall::new(kind, enter, res);
+/// This scenario's syscalls: I/O requests 7 bytes more than it transfers.
+trait Server {
+    /// A syscall `kind` on `fd` returning `res`, taking `cost` ns.
+    fn call(&mut self, kind: SyscallKind, fd: i64, res: i64, cost: u64, detail: SyscallDetail);
+    /// Opens `path` as `fd`.
+    fn open_at(&mut self, path: &str, fd: i64);
+}
+
+impl Server for Timeline {
+    fn call(&mut self, kind: SyscallKind, fd: i64, res: i64, cost: u64, detail: SyscallDetail) {
+        let mut s = Syscall::new(kind, self.now, res);
         s.fd = fd;
         s.detail = detail;
         if kind.io_dir().is_some() {
             s.size = res.max(0) as u64 + 7;
         }
-        self.out.push(Event {
-            ts: self.now,
-            tid: self.tid,
-            pid: self.pid,
-            kind: EventKind::Syscall(s),
-        });
-        self.now += 150;
+        self.syscall(s, cost);
     }
 
-    fn marker(&mut self, text: &str) {
-        let enter = self.now;
-        self.now += 250;
-        let mut s = Syscall::new(SyscallKind::Write, enter, text.len() as i64);
-        s.fd = 3;
-        s.size = text.len() as u64;
-        s.data = Some(text.as_bytes().to_vec());
-        self.out.push(Event {
-            ts: self.now,
-            tid: self.tid,
-            pid: self.pid,
-            kind: EventKind::Syscall(s),
-        });
-        self.now += 100;
-    }
-
-    fn open(&mut self, path: &str, fd: i64) {
-        self.sys(
-            SyscallKind::Openat,
-            -1,
-            fd,
-            800,
-            SyscallDetail::Open {
-                path: path.into(),
-                dirfd: Some(-100),
-                flags: 0,
-                mode: 0,
-            },
-        );
+    fn open_at(&mut self, path: &str, fd: i64) {
+        self.open(path, fd, 800);
     }
 }
 
@@ -92,29 +68,11 @@ fn addr(s: &str) -> std::net::SocketAddr {
 }
 
 fn scenario() -> Vec<Event> {
-    let mut main = Thread {
-        tid: PID,
-        pid: PID,
-        now: BASE_TS,
-        out: Vec::new(),
-    };
-    main.out.push(Event {
-        ts: BASE_TS,
-        tid: PID,
-        pid: PID,
-        kind: EventKind::ThreadInfo(ThreadInfo {
-            tid: PID,
-            pid: PID,
-            ptid: 1,
-            comm: "server".into(),
-            exe: "/usr/bin/server".into(),
-            args: vec![],
-            cwd: "/srv".into(),
-        }),
-    });
+    let mut main = thread(PID, PID, BASE_TS);
+    main.thread_info(1, "server", "/usr/bin/server", &[], "/srv");
     main.now += 1000;
-    main.open("/dev/null", 3);
-    main.sys(
+    main.open_at("/dev/null", 3);
+    main.call(
         SyscallKind::Socket,
         -1,
         4,
@@ -125,7 +83,7 @@ fn scenario() -> Vec<Event> {
             protocol: 6,
         },
     );
-    main.sys(
+    main.call(
         SyscallKind::Bind,
         4,
         0,
@@ -137,14 +95,14 @@ fn scenario() -> Vec<Event> {
             unix_path: None,
         },
     );
-    main.sys(SyscallKind::Listen, 4, 0, 300, SyscallDetail::None);
+    main.call(SyscallKind::Listen, 4, 0, 300, SyscallDetail::None);
     let mut others = Vec::new();
     for i in 0..4i64 {
         let tid = PID + 1 + i;
         let sock = 10 + 3 * i;
         let file = sock + 1;
         main.now += 40_000;
-        main.sys(
+        main.call(
             SyscallKind::Accept4,
             4,
             sock,
@@ -156,7 +114,7 @@ fn scenario() -> Vec<Event> {
                 unix_path: None,
             },
         );
-        main.sys(
+        main.call(
             SyscallKind::Clone,
             -1,
             tid,
@@ -166,18 +124,13 @@ fn scenario() -> Vec<Event> {
                 child_pid: PID,
             },
         );
-        let mut t = Thread {
-            tid,
-            pid: PID,
-            now: main.now + 500,
-            out: Vec::new(),
-        };
-        t.sys(SyscallKind::Read, sock, 90 + i, 900, SyscallDetail::None);
+        let mut t = thread(tid, PID, main.now + 500);
+        t.call(SyscallKind::Read, sock, 90 + i, 900, SyscallDetail::None);
         t.marker(&format!(">:t:req:client={i}:"));
         t.marker(">:t:req.db::");
-        t.open(&format!("/data/table{}.db", i % 2), file);
+        t.open_at(&format!("/data/table{}.db", i % 2), file);
         for k in 0..(3 + i) {
-            t.sys(
+            t.call(
                 SyscallKind::Pread,
                 file,
                 4096 * (k + 1),
@@ -185,33 +138,33 @@ fn scenario() -> Vec<Event> {
                 SyscallDetail::None,
             );
         }
-        t.sys(SyscallKind::Read, file, -11, 300, SyscallDetail::None); // EAGAIN
-        t.sys(SyscallKind::Close, file, 0, 300, SyscallDetail::None);
+        t.call(SyscallKind::Read, file, -11, 300, SyscallDetail::None); // EAGAIN
+        t.call(SyscallKind::Close, file, 0, 300, SyscallDetail::None);
         t.marker("<:t:req.db:rows=3:");
         // Recursion: same id and tags pair LIFO.
         t.marker(">:t:req.render:depth=1:");
         t.marker(">:t:req.render:depth=2:");
-        t.sys(SyscallKind::Close, 99, -9, 200, SyscallDetail::None); // EBADF
+        t.call(SyscallKind::Close, 99, -9, 200, SyscallDetail::None); // EBADF
         t.marker("<:t:req.render::");
         t.marker("<:t:req.render::");
         t.marker(">:t:req.send::");
-        t.sys(
+        t.call(
             SyscallKind::Write,
             sock,
             1000 * (i + 1),
             20_000,
             SyscallDetail::None,
         );
-        t.sys(SyscallKind::Writev, sock, 333, 4000, SyscallDetail::None);
+        t.call(SyscallKind::Writev, sock, 333, 4000, SyscallDetail::None);
         t.marker("<:t:req.send::");
         t.marker("<:t:req::");
-        t.sys(SyscallKind::Close, sock, 0, 500, SyscallDetail::None);
+        t.call(SyscallKind::Close, sock, 0, 500, SyscallDetail::None);
         others.push(t);
     }
     // A forked worker process with its own spans and a UDP socket.
     let worker = PID + 100;
     main.now += 10_000;
-    main.sys(
+    main.call(
         SyscallKind::Clone,
         -1,
         worker,
@@ -221,14 +174,9 @@ fn scenario() -> Vec<Event> {
             child_pid: worker,
         },
     );
-    let mut w = Thread {
-        tid: worker,
-        pid: worker,
-        now: main.now + 1000,
-        out: Vec::new(),
-    };
+    let mut w = thread(worker, worker, main.now + 1000);
     w.marker(">:p:flush:n=2:");
-    w.sys(
+    w.call(
         SyscallKind::Socket,
         -1,
         20,
@@ -239,7 +187,7 @@ fn scenario() -> Vec<Event> {
             protocol: 17,
         },
     );
-    w.sys(
+    w.call(
         SyscallKind::Sendto,
         20,
         512,
@@ -251,32 +199,21 @@ fn scenario() -> Vec<Event> {
             unix_path: None,
         },
     );
-    w.open("/var/log/flush.log", 21);
-    w.sys(SyscallKind::Write, 21, 2048, 7000, SyscallDetail::None);
+    w.open_at("/var/log/flush.log", 21);
+    w.call(SyscallKind::Write, 21, 2048, 7000, SyscallDetail::None);
     w.marker("<:p:flush::");
-    w.sys(SyscallKind::Write, 21, 64, 700, SyscallDetail::None); // outside any span
+    w.call(SyscallKind::Write, 21, 64, 700, SyscallDetail::None); // outside any span
     others.push(w);
-    let mut all = main.out;
+    let mut all = main.events;
     for t in others {
-        all.extend(t.out);
+        all.extend(t.events);
     }
     all.sort_by_key(|e| e.ts);
     all
 }
 
 fn sysdig(file: &Path, format: &str, filter: &str) -> Vec<String> {
-    let out = Command::new("sysdig")
-        .arg("-r")
-        .arg(file)
-        .args(["-p", format, filter])
-        .env("TZ", "UTC")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "\n\n*** sysdig could not be run ({e}). This test uses sysdig 0.29.3 as the \
-                 oracle: install it (see .ci/setup). ***\n\n"
-            )
-        });
+    let out = sysdig_output("sysdig", file, &["-p", format, filter]);
     assert!(
         out.status.success(),
         "sysdig -p {format:?} {filter:?} failed ({}): {}",
@@ -292,13 +229,7 @@ fn sysdig(file: &Path, format: &str, filter: &str) -> Vec<String> {
 /// Rows of a csysdig view printed with `--raw` (between the dashed lines), split on
 /// whitespace.
 fn csysdig_rows(file: &Path, view: &str) -> Vec<Vec<String>> {
-    let out = Command::new("csysdig")
-        .arg("-r")
-        .arg(file)
-        .args(["-v", view, "--raw"])
-        .env("TZ", "UTC")
-        .output()
-        .unwrap_or_else(|e| panic!("\n\n*** csysdig could not be run ({e}) ***\n\n"));
+    let out = sysdig_output("csysdig", file, &["-v", view, "--raw"]);
     assert!(
         out.status.success(),
         "csysdig -v {view} failed: {}",

@@ -8,10 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 use tracer_core::grammar::{invalid_tracer_tag, Decoded, Direction, StreamDecoder};
 
-const SCENARIOS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/span-scenarios.json"
-);
+mod common;
+use common::{format_n, SCENARIOS};
 
 const NAMES: [&str; 8] = ["F1", "F2", "F3", "F4", "F5", "F6", "F7", "F12"];
 
@@ -21,30 +19,6 @@ struct Write {
     pid: i64,
     data: Vec<u8>,
     n: Option<u64>,
-}
-
-/// Expands `{n}` and `{n:0Wd}` in a `repeat` template.
-fn format_n(template: &str, n: u64) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("{n") {
-        out.push_str(&rest[..start]);
-        let end = start + rest[start..].find('}').expect("closing brace");
-        let spec = &rest[start + 2..end];
-        match spec.strip_prefix(":0").and_then(|w| w.strip_suffix('d')) {
-            Some(width) => {
-                let w: usize = width.parse().expect("width");
-                out.push_str(&format!("{n:0w$}"));
-            }
-            None => {
-                assert!(spec.is_empty(), "unsupported format {spec}");
-                out.push_str(&n.to_string());
-            }
-        }
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn expand(events: &[Value]) -> Vec<Write> {

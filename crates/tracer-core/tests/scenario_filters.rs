@@ -13,10 +13,8 @@ use tracer_core::filter::fields;
 use tracer_core::filter::lines::{Line, LineKind, LineSplitter};
 use tracer_core::filter::{Filter, Value};
 
-const SCENARIOS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/span-scenarios.json"
-);
+mod common;
+use common::SCENARIOS;
 
 fn load() -> Vec<Json> {
     let text = std::fs::read_to_string(SCENARIOS)

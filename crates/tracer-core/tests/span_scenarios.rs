@@ -20,34 +20,8 @@ use tracer_core::views::{
     format_span_time, format_time, statsd_timer, traces_list, traces_summary,
 };
 
-const SCENARIOS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/spec/span-scenarios.json"
-);
-
-/// `str.format` subset used by the file: `{n}` and `{n:0Wd}`.
-fn fmt_template(t: &str, n: u64) -> String {
-    let mut out = String::new();
-    let mut rest = t;
-    while let Some(start) = rest.find("{n") {
-        out.push_str(&rest[..start]);
-        let end = start + rest[start..].find('}').expect("closing brace");
-        let spec = &rest[start + 2..end];
-        match spec.strip_prefix(":0").and_then(|s| s.strip_suffix('d')) {
-            Some(w) => {
-                let w: usize = w.parse().unwrap();
-                out.push_str(&format!("{n:0w$}"));
-            }
-            None => {
-                assert!(spec.is_empty(), "unsupported format {spec}");
-                out.push_str(&n.to_string());
-            }
-        }
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
+mod common;
+use common::{format_n, SCENARIOS};
 
 fn tid_pid(e: &Value) -> (i64, i64) {
     (e["tid"].as_i64().unwrap(), e["pid"].as_i64().unwrap())
@@ -85,7 +59,7 @@ fn expand(scn: &Value) -> (Vec<Event>, Vec<Option<u64>>) {
             let step = e["ts_step"].as_u64().unwrap();
             let tmpl = e["write"].as_str().unwrap();
             for i in 0..n {
-                out.push(write(tid, pid, t0 + i * step, &fmt_template(tmpl, i)));
+                out.push(write(tid, pid, t0 + i * step, &format_n(tmpl, i)));
                 reps.push(Some(i));
             }
             continue;
@@ -479,7 +453,7 @@ fn expected_tracers(v: &Value, reps: &[Option<u64>]) -> Vec<Value> {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|x| json!(fmt_template(x.as_str().unwrap(), n)))
+                    .map(|x| json!(format_n(x.as_str().unwrap(), n)))
                     .collect();
                 out.push(json!({"event": i, "dir": each["dir"], "id": each["id"], "tags": tags, "args": each["args"]}));
             }

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::synth::Thread;
+use common::synth::{self, Traffic};
 use common::{dead_endpoint, Receiver, Script};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use tracer_core::engine::{Engine, EngineConfig, NoConsumer};
@@ -149,14 +149,14 @@ fn collector_rejections_are_counted() {
 
 /// Events of a process doing 300 small spans with I/O.
 fn busy_capture() -> Vec<Event> {
-    let mut t = Thread::start(1000, "busy", "/bin/busy", 1_000_000_000);
-    t.open("/tmp/data", 5);
+    let mut t = synth::start(1000, "busy", "/bin/busy", 1_000_000_000);
+    t.open_file("/tmp/data", 5);
     for i in 0..300 {
         t.marker(&format!(">:t:job:n={i}:"));
         t.read(5, 100);
         t.marker("<:t:job::");
     }
-    t.out
+    t.events
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::synth::Thread;
+use common::synth::{self, Traffic};
 use common::{Receiver, Script};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -286,12 +286,12 @@ const CALLER_SPAN: &str = "00f067aa0ba902b7";
 /// A request span joined to a caller's trace, with a db child doing file and network
 /// I/O, a second independent root, and a span never closed.
 fn scenario() -> Vec<Event> {
-    let mut t = Thread::start(700, "api", "/usr/bin/api", 1_700_000_000_000_000_000);
+    let mut t = synth::start(700, "api", "/usr/bin/api", 1_700_000_000_000_000_000);
     t.marker(&format!(
         ">:t:request:traceparent=00-{CALLER_TRACE}-{CALLER_SPAN}-01,tracestate=vendor\\=x,user=bob:"
     ));
     t.marker(">:t:request.db::");
-    t.open("/var/db/table.dat", 5);
+    t.open_file("/var/db/table.dat", 5);
     t.read(5, 4096);
     t.read(5, 1000);
     t.connect(6, "10.1.2.3:5432");
@@ -301,12 +301,12 @@ fn scenario() -> Vec<Event> {
     t.write(6, 7);
     t.marker("<:t:request::");
     t.marker(">:t:other::");
-    t.open("/etc/hosts", 7);
+    t.open_file("/etc/hosts", 7);
     t.read(7, 11);
     t.marker("<:t:other::");
     t.marker(">:t:dangling::");
     t.read(7, 2);
-    t.out
+    t.events
 }
 
 #[test]
@@ -436,12 +436,12 @@ fn reexport_gives_the_same_ids() {
 
 #[test]
 fn many_args_stay_within_the_attribute_limit() {
-    let mut t = Thread::start(800, "w", "/bin/w", 1_000_000);
+    let mut t = synth::start(800, "w", "/bin/w", 1_000_000);
     let args: Vec<String> = (0..200).map(|i| format!("k{i}=v{i}")).collect();
     t.marker(&format!(">:t:wide:{}:", args.join(",")));
     t.marker("<:t:wide::");
     let run = export(
-        t.out.into_iter(),
+        t.events.into_iter(),
         MapperConfig::default(),
         Script::default(),
     );
@@ -458,7 +458,7 @@ fn many_args_stay_within_the_attribute_limit() {
 
 #[test]
 fn invalid_traceparent_starts_a_new_trace() {
-    let mut t = Thread::start(900, "w", "/bin/w", 1_000_000);
+    let mut t = synth::start(900, "w", "/bin/w", 1_000_000);
     t.marker(">:t:req:traceparent=garbage:");
     t.marker("<:t:req::");
     let rx = Receiver::start(Script::default());
@@ -469,7 +469,7 @@ fn invalid_traceparent_starts_a_new_trace() {
     .unwrap();
     let mut c = OtlpConsumer::new(MapperConfig::default(), &exporter);
     let mut engine = Engine::new(EngineConfig::default());
-    for ev in &t.out {
+    for ev in &t.events {
         engine.process(ev, &mut c);
     }
     engine.finish(&mut c);
@@ -486,10 +486,10 @@ fn invalid_traceparent_starts_a_new_trace() {
 
 #[test]
 fn many_files_stay_within_the_event_limit() {
-    let mut t = Thread::start(810, "w", "/bin/w", 1_000_000);
+    let mut t = synth::start(810, "w", "/bin/w", 1_000_000);
     t.marker(">:t:scan::");
     for i in 0..100 {
-        t.open(&format!("/data/f{i:03}"), 10 + i);
+        t.open_file(&format!("/data/f{i:03}"), 10 + i);
         t.read(10 + i, 1 + i as u64);
     }
     t.marker("<:t:scan::");
@@ -497,7 +497,7 @@ fn many_files_stay_within_the_event_limit() {
         top_n: 1000,
         ..Default::default()
     };
-    let run = export(t.out.into_iter(), cfg, Script::default());
+    let run = export(t.events.into_iter(), cfg, Script::default());
     let s = &run.spans[0].1;
     assert_eq!(s.events.len(), 60, "top files capped at 60 events");
     // Largest first: f099 read 100 bytes.

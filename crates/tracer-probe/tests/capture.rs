@@ -9,7 +9,7 @@ use tracer_core::event::{Event, EventKind, L4Proto, Syscall, SyscallDetail, Sysc
 use tracer_probe::{PausedChild, Probe, ProbeConfig, ProbeError, Target};
 
 mod common;
-use common::{poll_until_exit, root_or_skip, Py};
+use common::{poll_until_exit, root_or_skip, Py, Workload};
 
 fn syscalls(events: &[Event]) -> impl Iterator<Item = (&Event, &Syscall)> {
     events.iter().filter_map(|e| match &e.kind {
@@ -37,13 +37,11 @@ fn captures_markers_and_io_per_span() {
     if !root_or_skip("captures_markers_and_io_per_span") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data.bin");
-    std::fs::write(&data, vec![7u8; 1 << 20]).unwrap();
-    let mut py = Py::start(
-        "workload.py",
-        &[data.to_str().unwrap(), tmp.path().to_str().unwrap()],
-    );
+    let Workload {
+        tmp: _tmp,
+        data,
+        mut py,
+    } = Workload::start();
     let pid = py.pid();
     let cfg = ProbeConfig {
         target: Target::Command(pid),
@@ -57,11 +55,7 @@ fn captures_markers_and_io_per_span() {
     let mut events = vec![];
     poll_until_exit(&mut probe, &mut py.child, &mut events);
     let stats = probe.finish(&mut |e| events.push(e)).unwrap();
-    let facts: Vec<i64> = py
-        .line()
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let facts = py.facts();
     let [total, got, port, uport, null_pre, rx_tid] = facts[..] else {
         panic!("facts {facts:?}")
     };

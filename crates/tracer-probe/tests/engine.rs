@@ -1,19 +1,16 @@
 //! The probe feeding tracer-core's engine: per-span bytes, per file and per peer, for a
 //! real workload (root only; prints SKIP otherwise).
 
+use tracer_core::bytestr::join_tags;
 use tracer_core::engine::{Engine, EngineConfig, NoConsumer};
 use tracer_core::event::Event;
 use tracer_probe::{Probe, ProbeConfig, Target};
 
 mod common;
-use common::{poll_until_exit, root_or_skip, Py};
+use common::{poll_until_exit, root_or_skip, Workload};
 
 fn tags(s: &tracer_core::spans::SpanRecord) -> String {
-    s.tags
-        .iter()
-        .map(|t| String::from_utf8_lossy(t).into_owned())
-        .collect::<Vec<_>>()
-        .join(".")
+    String::from_utf8_lossy(&join_tags(&s.tags)).into_owned()
 }
 
 #[test]
@@ -21,13 +18,7 @@ fn engine_charges_bytes_to_spans() {
     if !root_or_skip("engine_charges_bytes_to_spans") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data.bin");
-    std::fs::write(&data, vec![7u8; 1 << 20]).unwrap();
-    let mut py = Py::start(
-        "workload.py",
-        &[data.to_str().unwrap(), tmp.path().to_str().unwrap()],
-    );
+    let Workload { tmp, data, mut py } = Workload::start();
     let cfg = ProbeConfig {
         target: Target::Command(py.pid()),
         attach: common::attach(),
@@ -39,11 +30,7 @@ fn engine_charges_bytes_to_spans() {
     py.go();
     poll_until_exit(&mut probe, &mut py.child, &mut events);
     probe.finish(&mut |e| events.push(e)).unwrap();
-    let facts: Vec<i64> = py
-        .line()
-        .split_whitespace()
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let facts = py.facts();
     let (port, uport) = (facts[2], facts[3]);
     // the probe hands events out in timestamp order (the engine needs time order)
     assert!(events[first_live..].is_sorted_by_key(|e| e.ts));

@@ -90,27 +90,14 @@ fn parse_fd_target(
     Some(match ty {
         1 => FdTarget::File(c.str16()?),
         2 => FdTarget::Directory(c.str16()?),
-        3 => {
-            let (sip, dip) = (ip4(c.bytes(4)?), ip4(c.bytes(4)?));
+        3 | 4 => {
+            let (sip, dip): (IpAddr, IpAddr) = match ty {
+                3 => (ip4(c.bytes(4)?).into(), ip4(c.bytes(4)?).into()),
+                _ => (ip6(c.bytes(16)?).into(), ip6(c.bytes(16)?).into()),
+            };
             let (sp, dp) = (c.u16()?, c.u16()?);
             let proto = l4_from_scap(c.u8()?);
-            sock_target(
-                proto,
-                endpoint(sip.into(), sp),
-                endpoint(dip.into(), dp),
-                local_ips,
-            )
-        }
-        4 => {
-            let (sip, dip) = (ip6(c.bytes(16)?), ip6(c.bytes(16)?));
-            let (sp, dp) = (c.u16()?, c.u16()?);
-            let proto = l4_from_scap(c.u8()?);
-            sock_target(
-                proto,
-                endpoint(sip.into(), sp),
-                endpoint(dip.into(), dp),
-                local_ips,
-            )
+            sock_target(proto, endpoint(sip, sp), endpoint(dip, dp), local_ips)
         }
         5 | 6 => {
             let ip: IpAddr = if ty == 5 {

@@ -365,6 +365,24 @@ pub(crate) fn parse_ul(p: &[u8], v: u8, out: &mut Vec<UserEntry>) {
     }
 }
 
+/// The user list the writer records: `root` user and group (the project captures
+/// no real user table).
+pub(crate) fn root_users() -> [UserEntry; 2] {
+    [
+        UserEntry::User {
+            uid: 0,
+            gid: 0,
+            name: "root".into(),
+            home: "/root".into(),
+            shell: "/bin/sh".into(),
+        },
+        UserEntry::Group {
+            gid: 0,
+            name: "root".into(),
+        },
+    ]
+}
+
 /// UL v2 block.
 pub(crate) fn encode_ul(b: &mut BlockBuf, users: &[UserEntry]) {
     b.begin(crate::block::UL_V2);
@@ -448,19 +466,7 @@ mod tests {
         let mut out = Vec::new();
         parse_il(&b.buf[8..b.buf.len() - 4], 2, &mut out);
         assert_eq!(out, ifs);
-        let users = vec![
-            UserEntry::User {
-                uid: 0,
-                gid: 0,
-                name: "root".into(),
-                home: "/root".into(),
-                shell: "/bin/sh".into(),
-            },
-            UserEntry::Group {
-                gid: 0,
-                name: "root".into(),
-            },
-        ];
+        let users = root_users();
         let mut b = BlockBuf::default();
         encode_ul(&mut b, &users);
         let mut out = Vec::new();

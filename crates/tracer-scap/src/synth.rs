@@ -87,26 +87,11 @@ pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
         t: cfg.start_ts,
     };
     let ts0 = cfg.start_ts + 1000; // the first syscall's enter: the capture's first event
+    let (api_args, no_args): (&[&str], &[&str]) = (&["--port", "80"], &[]);
     let threads = [
-        (
-            1000,
-            1000,
-            1,
-            "api",
-            "/usr/bin/api",
-            vec!["--port".to_string(), "80".into()],
-            "/srv",
-        ),
-        (
-            1001,
-            1000,
-            1000,
-            "api",
-            "/usr/bin/api",
-            vec!["--port".to_string(), "80".into()],
-            "/srv",
-        ),
-        (2000, 2000, 1, "server", "/usr/sbin/server", vec![], "/"),
+        (1000, 1000, 1, "api", "/usr/bin/api", api_args, "/srv"),
+        (1001, 1000, 1000, "api", "/usr/bin/api", api_args, "/srv"),
+        (2000, 2000, 1, "server", "/usr/sbin/server", no_args, "/"),
     ];
     for (tid, pid, ptid, comm, exe, args, cwd) in threads {
         let info = ThreadInfo {
@@ -115,7 +100,7 @@ pub fn generate(cfg: &SynthConfig, sink: impl FnMut(Event)) {
             ptid,
             comm: comm.into(),
             exe: exe.into(),
-            args,
+            args: args.iter().map(|a| a.to_string()).collect(),
             cwd: cwd.into(),
         };
         (g.sink)(Event {
@@ -244,26 +229,22 @@ fn lifecycle<F: FnMut(Event)>(g: &mut Gen<F>) {
         protocol: 0,
     };
     g.sc(1002, 1000, s);
-    let mut c = g.base(Connect, 0);
-    c.fd = 11;
-    c.detail = SyscallDetail::Sock {
+    let dns = SyscallDetail::Sock {
         proto: L4Proto::Udp,
         local: addr("10.0.0.1:5353"),
         remote: addr("10.0.0.53:53"),
         unix_path: None,
     };
+    let mut c = g.base(Connect, 0);
+    c.fd = 11;
+    c.detail = dns.clone();
     g.sc(1002, 1000, c);
     g.marker(1002, 1000, 3, ">:t:dns:q=example.org:", false);
     g.io(1002, 1000, Sendto, 11, 40, 40);
     let mut r = g.base(Recvfrom, 120);
     r.fd = 11;
     r.size = 512;
-    r.detail = SyscallDetail::Sock {
-        proto: L4Proto::Udp,
-        local: addr("10.0.0.1:5353"),
-        remote: addr("10.0.0.53:53"),
-        unix_path: None,
-    };
+    r.detail = dns;
     g.sc(1002, 1000, r);
     g.marker(1002, 1000, 3, "<:t:dns::", false);
     g.close(1002, 1000, 11);

@@ -11,7 +11,7 @@ use tracer_core::event::{Event, EventKind, FdTarget, ThreadInfo};
 
 use crate::block::{BlockBuf, FDL_V2, PL_V9, SHB, SHB_MAGIC};
 use crate::decode::{file_kind, FdKind, Live};
-use crate::meta::{self, Interface, MachineInfo, ProcessEntry, UserEntry};
+use crate::meta::{self, Interface, MachineInfo, ProcessEntry};
 
 mod events;
 
@@ -281,20 +281,7 @@ impl<W: Write> ScapWriter<W> {
             }
         }
         meta::encode_il(&mut self.pending, &ifs);
-        let users = [
-            UserEntry::User {
-                uid: 0,
-                gid: 0,
-                name: "root".into(),
-                home: "/root".into(),
-                shell: "/bin/sh".into(),
-            },
-            UserEntry::Group {
-                gid: 0,
-                name: "root".into(),
-            },
-        ];
-        meta::encode_ul(&mut self.pending, &users);
+        meta::encode_ul(&mut self.pending, &meta::root_users());
         self.stats.blocks += 3;
         // Process list: the snapshot threads, plus a stub for any fd owner not listed.
         let mut procs: Vec<ProcessEntry> = self.snap_threads.iter().map(process_entry).collect();

@@ -171,7 +171,7 @@ pub fn render(g: &Grouped, color: bool) -> String {
 
 /// `tracer by`.
 pub fn run(args: ByArgs, out: &Output) -> Result<()> {
-    let filter = compile_filter(args.filter.as_deref())?;
+    let filter = compile_filter(args.input.filter.as_deref())?;
     let mut g = group(&args.input.read, &args.field, args.metric, filter.as_ref())?;
     if let Some(n) = args.top {
         g.rows.truncate(n);

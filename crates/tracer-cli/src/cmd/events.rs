@@ -101,7 +101,7 @@ impl<W: Write> Consumer for EventPrinter<'_, W> {
 /// `tracer events`.
 pub fn run(args: EventsArgs, out: &Output) -> Result<()> {
     let _ = out;
-    let filter = compile_filter(args.filter.as_deref())?;
+    let filter = compile_filter(args.input.filter.as_deref())?;
     let printer = if args.json {
         Printer::Json(
             JSON_FIELDS

@@ -120,7 +120,7 @@ pub fn render(l: &Listing, color: bool) -> String {
 
 /// `tracer list`.
 pub fn run(args: ListArgs, out: &Output) -> Result<()> {
-    let filter = compile_filter(args.filter.as_deref())?;
+    let filter = compile_filter(args.input.filter.as_deref())?;
     let prefix = tag_prefix(args.tag.as_deref());
     let mut c = ClosedSpans::new(filter.as_ref());
     replay(&args.input.read, EngineConfig::default(), &mut c)?;

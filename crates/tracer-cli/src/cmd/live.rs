@@ -91,6 +91,23 @@ pub struct RunSpec {
     pub tick: Duration,
 }
 
+impl RunSpec {
+    /// Markers of the whole machine (no command), for `duration` (or until stopped),
+    /// ticking every `tick`.
+    pub fn machine_spans(duration: Option<Duration>, tick: Duration) -> RunSpec {
+        RunSpec {
+            probe: ProbeConfig {
+                target: Target::All,
+                spans_only: true,
+                ..ProbeConfig::default()
+            },
+            cmd: Vec::new(),
+            duration,
+            tick,
+        }
+    }
+}
+
 /// The flag set by SIGINT and SIGTERM, installed once per process (the first signal of
 /// each kind only sets it; a second one kills the process the default way, in case
 /// stopping hangs). Call it early so that a signal during start-up is not fatal.
@@ -193,16 +210,7 @@ pub fn run_probe(
 pub fn summary(args: SummaryArgs, out: &Output) -> Result<()> {
     let filter = compile_filter(args.filter.as_deref())?;
     let prefix = tag_prefix(args.tag.as_deref());
-    let spec = RunSpec {
-        probe: ProbeConfig {
-            target: Target::All,
-            spans_only: true,
-            ..ProbeConfig::default()
-        },
-        cmd: Vec::new(),
-        duration: args.duration,
-        tick: args.interval,
-    };
+    let spec = RunSpec::machine_spans(args.duration, args.interval);
     let engine = RefCell::new(Engine::new(EngineConfig::default()));
     let tags = RefCell::new(FilteredTags::new(filter.as_ref()));
     let draw = |final_table: bool| -> Result<()> {
@@ -261,16 +269,7 @@ pub fn statsd(args: StatsdArgs, out: &Output) -> Result<()> {
     let mut sender = StatsdSender::new(args.to, args.prefix.clone(), filter.as_ref())?;
     sender.echo_json = args.json;
     let mut engine = Engine::new(EngineConfig::default());
-    let spec = RunSpec {
-        probe: ProbeConfig {
-            target: Target::All,
-            spans_only: true,
-            ..ProbeConfig::default()
-        },
-        cmd: Vec::new(),
-        duration: args.duration,
-        tick: Duration::from_secs(3600),
-    };
+    let spec = RunSpec::machine_spans(args.duration, Duration::from_secs(3600));
     run_probe(
         spec,
         &mut |e| engine.process(&e, &mut sender),

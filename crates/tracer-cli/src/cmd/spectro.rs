@@ -37,7 +37,7 @@ impl Consumer for Feed<'_> {
 
 /// `tracer spectro`.
 pub fn run(args: SpectroArgs, out: &Output) -> Result<()> {
-    let filter = compile_filter(args.filter.as_deref())?;
+    let filter = compile_filter(args.input.filter.as_deref())?;
     let prefix = tag_prefix(args.tag.as_deref());
     let image = match (&args.png, &args.svg) {
         (Some(p), _) => Some((p.clone(), ImageFormat::Png)),

@@ -12,6 +12,17 @@ pub fn shared(rel: &str) -> PathBuf {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared")).join(rel)
 }
 
+/// Why the probe cannot run here, if it cannot.
+pub fn cannot_probe() -> Option<String> {
+    if !rustix::process::geteuid().is_root() {
+        return Some("not running as root".into());
+    }
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)".into());
+    }
+    None
+}
+
 /// A sample capture by file name.
 pub fn sample(name: &str) -> PathBuf {
     shared("data/scap-samples").join(name)
@@ -38,13 +49,26 @@ where
     S: AsRef<std::ffi::OsStr>,
 {
     let out = tracer(args);
+    succeeded(&out, "tracer");
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// Asserts that the command `what` succeeded (else panics with its stderr); returns its
+/// stdout.
+pub fn succeeded(out: &Output, what: &str) -> String {
     assert!(
         out.status.success(),
-        "tracer failed: {}\n{}",
+        "{what} failed: {}\n{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts that the command failed; returns its stderr.
+pub fn failed(out: &Output) -> String {
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs and parses stdout as JSON.

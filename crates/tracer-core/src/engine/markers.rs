@@ -147,7 +147,7 @@ impl Engine {
                 }
                 let num = self.bump();
                 let rec = self.spans.get(seq).expect("just opened");
-                let class = EventClass::Tracer(TracerView {
+                let view = TracerView {
                     dir: Direction::Enter,
                     id,
                     tags: &rec.tags,
@@ -158,16 +158,8 @@ impl Engine {
                     duration_ns: None,
                     index_in_write,
                     markers_in_write,
-                });
-                self.emit(
-                    num,
-                    ev,
-                    idx,
-                    class,
-                    self.fds.get(table, sc_fd(ev)),
-                    sc_fd(ev),
-                    consumer,
-                );
+                };
+                self.emit_tracer(num, ev, idx, table, view, consumer);
             }
             Direction::Exit => {
                 self.counts.exits += 1;
@@ -185,7 +177,7 @@ impl Engine {
                                 args: t.args,
                             }),
                         );
-                        let class = EventClass::Tracer(TracerView {
+                        let view = TracerView {
                             dir: Direction::Exit,
                             id,
                             tags: &span.tags,
@@ -196,16 +188,8 @@ impl Engine {
                             duration_ns: Some(duration),
                             index_in_write,
                             markers_in_write,
-                        });
-                        self.emit(
-                            num,
-                            ev,
-                            idx,
-                            class,
-                            self.fds.get(table, sc_fd(ev)),
-                            sc_fd(ev),
-                            consumer,
-                        );
+                        };
+                        self.emit_tracer(num, ev, idx, table, view, consumer);
                         consumer.span(&span);
                         self.keep(span);
                     }
@@ -213,7 +197,7 @@ impl Engine {
                         self.counts.unmatched_exits += 1;
                         self.tags.stats_mut(path).unmatched_exits += 1;
                         let num = self.bump();
-                        let class = EventClass::Tracer(TracerView {
+                        let view = TracerView {
                             dir: Direction::Exit,
                             id,
                             tags: &t.tags,
@@ -224,16 +208,8 @@ impl Engine {
                             duration_ns: None,
                             index_in_write,
                             markers_in_write,
-                        });
-                        self.emit(
-                            num,
-                            ev,
-                            idx,
-                            class,
-                            self.fds.get(table, sc_fd(ev)),
-                            sc_fd(ev),
-                            consumer,
-                        );
+                        };
+                        self.emit_tracer(num, ev, idx, table, view, consumer);
                     }
                 }
             }
@@ -319,5 +295,20 @@ impl Engine {
             inclusive,
             path: rec.path,
         }
+    }
+
+    /// Emits a tracer event for `ev`'s marker fd, as seen in fd table `table`.
+    fn emit_tracer<C: Consumer>(
+        &self,
+        num: u64,
+        ev: &Event,
+        idx: u64,
+        table: u64,
+        view: TracerView<'_>,
+        consumer: &mut C,
+    ) {
+        let fd = sc_fd(ev);
+        let info = self.fds.get(table, fd);
+        self.emit(num, ev, idx, EventClass::Tracer(view), info, fd, consumer);
     }
 }

@@ -50,6 +50,7 @@ pub mod eval;
 pub mod extract;
 pub mod fields;
 pub mod format;
+mod info;
 pub mod lexer;
 pub mod lines;
 pub mod literal;

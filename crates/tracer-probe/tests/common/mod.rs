@@ -52,6 +52,13 @@ impl Py {
         assert_eq!(p.line(), "ready");
         p
     }
+    /// The whitespace-separated numbers on the script's next line.
+    pub fn facts(&mut self) -> Vec<i64> {
+        self.line()
+            .split_whitespace()
+            .map(|s| s.parse().unwrap())
+            .collect()
+    }
     pub fn line(&mut self) -> String {
         let mut s = String::new();
         self.stdout.read_line(&mut s).unwrap();
@@ -84,5 +91,25 @@ pub fn attach() -> tracer_probe::AttachKind {
         Ok("raw_tp") => tracer_probe::AttachKind::RawTp,
         Ok("tp_btf") => tracer_probe::AttachKind::TpBtf,
         _ => tracer_probe::AttachKind::Auto,
+    }
+}
+
+/// `workload.py` started (paused) on a 1 MiB file `data` in the temp dir `tmp`.
+pub struct Workload {
+    pub tmp: tempfile::TempDir,
+    pub data: std::path::PathBuf,
+    pub py: Py,
+}
+
+impl Workload {
+    pub fn start() -> Workload {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data.bin");
+        std::fs::write(&data, vec![7u8; 1 << 20]).unwrap();
+        let py = Py::start(
+            "workload.py",
+            &[data.to_str().unwrap(), tmp.path().to_str().unwrap()],
+        );
+        Workload { tmp, data, py }
     }
 }
