@@ -224,6 +224,11 @@ pub struct ByArgs {
     /// Show only the N largest groups.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+    /// Count only events done inside a span lasting at least this long (e.g. 500ms), on
+    /// the span's writer thread between its enter and exit (thread scope, like
+    /// `evtin.span.*`). Reads the capture twice.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub span_min_duration: Option<Duration>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -6,6 +6,10 @@
 //! moved no bytes gets no row); lines whose key is NULL are skipped. `count`
 //! counts every result line (syscall exit, marker, procexit); `time` adds up the
 //! latency of syscall exits.
+//!
+//! With `--span-min-duration D` a first pass over the capture finds, per writer
+//! thread, the time windows of the spans that lasted at least D; the second pass counts
+//! only events whose thread and (exit) timestamp fall inside one of those windows.
 
 use anyhow::{bail, Result};
 use rustc_hash::FxHashMap;
@@ -16,8 +20,10 @@ use tracer_core::filter::extract::extract;
 use tracer_core::filter::fields::resolve;
 use tracer_core::filter::lines::LineKind;
 use tracer_core::filter::{EventSource, FieldRef, Filter};
+use tracer_core::spans::SpanRecord;
 
 use crate::cli::{ByArgs, Metric};
+use crate::cmd::collect::ClosedSpans;
 use crate::output::Output;
 use crate::pipeline::{compile_filter, replay, Lines};
 use crate::render::human::{bytes, duration};
@@ -43,6 +49,65 @@ pub struct Grouped {
     pub rows: Vec<Row>,
     /// Sum over all groups (before `--top`).
     pub total: u64,
+    /// With `--span-min-duration`: the threshold, ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_min_duration_ns: Option<u64>,
+    /// With `--span-min-duration`: how many closed spans lasted at least that long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_spans: Option<usize>,
+}
+
+/// Per writer thread, the merged `[enter_ts, exit_ts]` windows of the closed spans that
+/// lasted at least a threshold.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SlowWindows {
+    by_tid: FxHashMap<i64, Vec<(u64, u64)>>,
+    /// Number of spans that made the threshold.
+    pub spans: usize,
+}
+
+impl SlowWindows {
+    /// The windows of the closed `spans` with a duration of at least `min_ns`.
+    pub fn new(spans: &[SpanRecord], min_ns: u64) -> Self {
+        Self::from_windows(spans.iter().filter_map(|s| {
+            let (exit, d) = (s.exit_ts?, s.duration_ns?);
+            (d >= min_ns).then_some((s.writer_tid, s.enter_ts, exit))
+        }))
+    }
+
+    /// Windows from `(tid, start, end)` triples, merged per thread.
+    pub fn from_windows(windows: impl IntoIterator<Item = (i64, u64, u64)>) -> Self {
+        let mut w = SlowWindows::default();
+        for (tid, start, end) in windows {
+            w.spans += 1;
+            w.by_tid
+                .entry(tid)
+                .or_default()
+                .push((start, end.max(start)));
+        }
+        for v in w.by_tid.values_mut() {
+            v.sort_unstable();
+            let mut merged: Vec<(u64, u64)> = Vec::with_capacity(v.len());
+            for &(a, b) in v.iter() {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            *v = merged;
+        }
+        w
+    }
+
+    /// True when thread `tid` was inside a slow span at `ts` (bounds included).
+    pub fn contains(&self, tid: i64, ts: u64) -> bool {
+        let Some(v) = self.by_tid.get(&tid) else {
+            return false;
+        };
+        // The last window starting at or before `ts`.
+        let i = v.partition_point(|&(a, _)| a <= ts);
+        i > 0 && ts <= v[i - 1].1
+    }
 }
 
 fn metric_name(m: Metric) -> &'static str {
@@ -58,6 +123,7 @@ struct Grouper<'f> {
     lines: Lines<'f>,
     field: FieldRef,
     metric: Metric,
+    slow: Option<&'f SlowWindows>,
     sums: FxHashMap<String, usize>,
     rows: Vec<Row>,
 }
@@ -78,7 +144,14 @@ impl Consumer for Grouper<'_> {
     fn event(&mut self, view: &EventView<'_>) {
         let mut found: Vec<(String, u64)> = Vec::new();
         let (field, metric) = (&self.field, self.metric);
+        let inside = self
+            .slow
+            .is_none_or(|w| w.contains(view.event.tid, view.event.ts));
+        // Every view goes through the splitter so that event numbers stay right.
         self.lines.for_each(view, |line| {
+            if !inside {
+                return;
+            }
             let value = match (metric, line.kind) {
                 (Metric::Count, LineKind::SyscallExit | LineKind::Marker | LineKind::ProcExit) => 1,
                 (Metric::Time, LineKind::SyscallExit) => line
@@ -110,12 +183,14 @@ impl Consumer for Grouper<'_> {
 static IS_IO: std::sync::LazyLock<FieldRef> =
     std::sync::LazyLock::new(|| resolve("evt.is_io").expect("evt.is_io is in the catalog"));
 
-/// Groups the views of a capture.
+/// Groups the views of a capture; with `span_min_ns`, only the events inside spans
+/// that lasted at least that long (see [`SlowWindows`]).
 pub fn group(
     path: &std::path::Path,
     field_name: &str,
     metric: Metric,
     filter: Option<&Filter>,
+    span_min_ns: Option<u64>,
 ) -> Result<Grouped> {
     let field = match resolve(field_name) {
         Ok(f) => f,
@@ -127,10 +202,19 @@ pub fn group(
             None => bail!("unknown field {field_name:?}: {}", e.message),
         },
     };
+    let slow = match span_min_ns {
+        Some(min) => {
+            let mut closed = ClosedSpans::new(None);
+            replay(path, EngineConfig::default(), &mut closed)?;
+            Some(SlowWindows::new(&closed.spans, min))
+        }
+        None => None,
+    };
     let mut g = Grouper {
         lines: Lines::new(filter),
         field,
         metric,
+        slow: slow.as_ref(),
         sums: FxHashMap::default(),
         rows: Vec::new(),
     };
@@ -143,6 +227,8 @@ pub fn group(
         metric: metric_name(metric),
         total: rows.iter().map(|r| r.value).sum(),
         rows,
+        span_min_duration_ns: span_min_ns,
+        slow_spans: slow.map(|w| w.spans),
     })
 }
 
@@ -163,7 +249,10 @@ pub fn render(g: &Grouped, color: bool) -> String {
         t.push(vec![v, r.key.clone()]);
     }
     if t.is_empty() {
-        format!("(no events with a value of {})\n", g.field)
+        match (g.slow_spans, g.span_min_duration_ns) {
+            (Some(0), Some(min)) => format!("(no span lasted at least {})\n", duration(min)),
+            _ => format!("(no events with a value of {})\n", g.field),
+        }
     } else {
         t.render(color)
     }
@@ -172,7 +261,16 @@ pub fn render(g: &Grouped, color: bool) -> String {
 /// `tracer by`.
 pub fn run(args: ByArgs, out: &Output) -> Result<()> {
     let filter = compile_filter(args.input.filter.as_deref())?;
-    let mut g = group(&args.input.read, &args.field, args.metric, filter.as_ref())?;
+    let min = args
+        .span_min_duration
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let mut g = group(
+        &args.input.read,
+        &args.field,
+        args.metric,
+        filter.as_ref(),
+        min,
+    )?;
     if let Some(n) = args.top {
         g.rows.truncate(n);
     }
@@ -180,5 +278,33 @@ pub fn run(args: ByArgs, out: &Output) -> Result<()> {
         out.json(&g)
     } else {
         Ok(out.print(&render(&g, out.color))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_merge_per_thread_and_include_bounds() {
+        let w = SlowWindows::from_windows([(1, 10, 20), (1, 15, 30), (1, 40, 50), (2, 100, 200)]);
+        assert_eq!(w.spans, 4);
+        assert_eq!(w.by_tid[&1], vec![(10, 30), (40, 50)]);
+        for ts in [10, 25, 30, 40, 50] {
+            assert!(w.contains(1, ts), "{ts}");
+        }
+        for ts in [0, 9, 31, 39, 51, 150] {
+            assert!(!w.contains(1, ts), "{ts}");
+        }
+        assert!(w.contains(2, 150));
+        assert!(!w.contains(2, 250));
+        assert!(!w.contains(3, 15));
+    }
+
+    #[test]
+    fn no_windows_contain_nothing() {
+        let w = SlowWindows::from_windows([]);
+        assert_eq!(w.spans, 0);
+        assert!(!w.contains(1, 0));
     }
 }
