@@ -130,8 +130,20 @@ pub struct SpanStore {
     order: BTreeMap<u64, u32>,
     by_key: FxHashMap<(i64, u32), Vec<u32>>,
     by_thread: FxHashMap<i64, Vec<u32>>,
+    /// Emptied index vectors kept for reuse (saves an allocation per open span).
+    spare: Vec<Vec<u32>>,
     capacity: usize,
     next_seq: u64,
+}
+
+/// Most emptied index vectors [`SpanStore`] keeps for reuse.
+const SPARE_VECS: usize = 64;
+
+/// Keeps an emptied index vector for reuse, up to [`SPARE_VECS`] of them.
+fn recycle(spare: &mut Vec<Vec<u32>>, v: Vec<u32>) {
+    if spare.len() < SPARE_VECS && v.capacity() <= 16 {
+        spare.push(v);
+    }
 }
 
 fn remove_slot(v: &mut Vec<u32>, slot: u32) {
@@ -149,6 +161,7 @@ impl SpanStore {
             order: BTreeMap::new(),
             by_key: FxHashMap::default(),
             by_thread: FxHashMap::default(),
+            spare: Vec::new(),
             capacity: capacity.max(1),
             next_seq: 0,
         }
@@ -199,8 +212,15 @@ impl SpanStore {
             }
         };
         self.order.insert(seq, slot);
-        self.by_key.entry(key).or_default().push(slot);
-        self.by_thread.entry(tid).or_default().push(slot);
+        let spare = &mut self.spare;
+        self.by_key
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push(slot);
+        self.by_thread
+            .entry(tid)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push(slot);
         (seq, evicted)
     }
 
@@ -211,13 +231,17 @@ impl SpanStore {
         if let Some(v) = self.by_key.get_mut(&(rec.id, rec.path)) {
             remove_slot(v, slot);
             if v.is_empty() {
-                self.by_key.remove(&(rec.id, rec.path));
+                if let Some(v) = self.by_key.remove(&(rec.id, rec.path)) {
+                    recycle(&mut self.spare, v);
+                }
             }
         }
         if let Some(v) = self.by_thread.get_mut(&rec.writer_tid) {
             remove_slot(v, slot);
             if v.is_empty() {
-                self.by_thread.remove(&rec.writer_tid);
+                if let Some(v) = self.by_thread.remove(&rec.writer_tid) {
+                    recycle(&mut self.spare, v);
+                }
             }
         }
         Some(rec)
@@ -361,5 +385,21 @@ mod tests {
         assert_eq!(s.innermost(1).unwrap().id, 3);
         assert_eq!(s.drain().len(), 2);
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn reused_index_vectors_start_empty() {
+        let mut s = SpanStore::new(8);
+        for round in 0..3u32 {
+            let (a, _) = s.open(rec(1, round, 1));
+            let (b, _) = s.open(rec(2, round + 10, 2));
+            assert_eq!(s.innermost(1).unwrap().seq, a);
+            assert_eq!(s.of_thread(2).count(), 1);
+            assert_eq!(s.close(1, 1, round).unwrap().seq, a);
+            assert!(s.innermost(1).is_none());
+            assert!(s.most_recent(1, round).is_none());
+            assert_eq!(s.close(2, 2, round + 10).unwrap().seq, b);
+            assert!(s.is_empty());
+        }
     }
 }

@@ -175,6 +175,7 @@ impl Engine {
                                 tid: ev.tid,
                                 input_index: idx,
                                 args: t.args,
+                                tags: t.tags,
                             }),
                         );
                         let view = TracerView {
@@ -237,17 +238,19 @@ impl Engine {
         };
         let stats = self.tags.stats_mut(rec.path);
         stats.io.merge(&rec.io);
-        let (exit_ts, exit_tid, exit_event, exit_args, duration) = match exit {
+        let (exit_ts, exit_tid, exit_event, exit_args, duration, tags) = match exit {
             Some(ExitInfo {
                 ts,
                 tid,
                 input_index: ev_idx,
                 args,
+                tags,
             }) => {
+                debug_assert_eq!(tags, rec.tags, "exit matched by interned tag path");
                 let d = ts.saturating_sub(rec.enter_ts);
-                (Some(ts), Some(tid), Some(ev_idx), args, Some(d))
+                (Some(ts), Some(tid), Some(ev_idx), args, Some(d), tags)
             }
-            None => (None, None, None, Vec::new(), None),
+            None => (None, None, None, Vec::new(), None, rec.tags.clone()),
         };
         match end {
             SpanEnd::Closed => {
@@ -274,7 +277,7 @@ impl Engine {
             seq: rec.seq,
             id: rec.id,
             io: rec.io.summary(&self.fds),
-            tags: rec.tags.clone(),
+            tags,
             enter_args: rec.args.clone(),
             exit_args,
             enter_ts: rec.enter_ts,

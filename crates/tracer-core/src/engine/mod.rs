@@ -59,6 +59,9 @@ struct ExitInfo {
     tid: i64,
     input_index: u64,
     args: crate::bytestr::ArgList,
+    /// The exit marker's tags: equal to the record's (same interned path), moved into
+    /// the finished span instead of cloning the record's.
+    tags: Vec<Vec<u8>>,
 }
 
 /// How a marker-candidate write was classified.
