@@ -116,10 +116,10 @@ pub fn replay_until<C: Consumer>(
     let mut engine = Engine::new(config);
     let mut n: u64 = 0;
     while let Some(ev) = reader
-        .next_event()
+        .next_ref()
         .with_context(|| format!("cannot read {}", path.display()))?
     {
-        engine.process(&ev, consumer);
+        engine.process(ev, consumer);
         n += 1;
         if n.is_multiple_of(65_536) {
             spinner.set_message(format!("{n} events"));
