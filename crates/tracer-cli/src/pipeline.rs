@@ -85,7 +85,7 @@ impl<'f> Lines<'f> {
         self.splitter
             .split(view)
             .last()
-            .is_some_and(|line| flt.matches(line))
+            .is_some_and(|line| flt.matches(&line))
     }
 }
 

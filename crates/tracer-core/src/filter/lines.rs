@@ -20,8 +20,9 @@
 //! accept) have `fd.num = -1` and no fd name on their enter line; clone, execve, exit
 //! and pipe lines and marker lines have no fd.
 
-use std::collections::HashMap;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use super::context::{EventSource, EvtDir, FdFacts, MarkerFacts, SpanFacts, ThreadFacts};
 use crate::event::{EventKind, FdTarget, Syscall, SyscallKind};
@@ -92,11 +93,11 @@ pub struct Line<'v, 'a> {
 pub struct LineSplitter {
     next: u64,
     /// Last known state of every fd, by (pid, fd).
-    fds: HashMap<(i64, i64), Rc<FdState>>,
+    fds: FxHashMap<(i64, i64), Rc<FdState>>,
     /// (pid, fd) of fds on which a marker has been seen (their write enters are hidden).
-    marker_fds: HashMap<(i64, i64), ()>,
+    marker_fds: FxHashMap<(i64, i64), ()>,
     /// Last known identity of every thread.
-    idents: HashMap<i64, Rc<Ident>>,
+    idents: FxHashMap<i64, Rc<Ident>>,
     other_names: Option<TypeNames>,
 }
 
@@ -207,8 +208,12 @@ impl LineSplitter {
         Some(crate::fds::resolve_path(base, path))
     }
 
-    /// The lines of one view, in order (at most two).
-    pub fn split<'v, 'a>(&mut self, view: &'v EventView<'a>) -> Vec<Line<'v, 'a>> {
+    /// The lines of one view, in order (at most two; nothing is allocated).
+    pub fn split<'v, 'a>(&mut self, view: &'v EventView<'a>) -> SplitLines<'v, 'a> {
+        self.split_array(view).into_iter().flatten()
+    }
+
+    fn split_array<'v, 'a>(&mut self, view: &'v EventView<'a>) -> [Option<Line<'v, 'a>>; 2] {
         let pid = view.event.pid;
         let sc_fd = match &view.event.kind {
             EventKind::Syscall(sc) => sc.fd,
@@ -228,7 +233,7 @@ impl LineSplitter {
         let out = match &view.class {
             EventClass::Syscall(s) => {
                 if child_clone_exit(s.syscall) {
-                    vec![line(LineKind::SyscallExit, self.take(1))]
+                    [Some(line(LineKind::SyscallExit, self.take(1))), None]
                 } else {
                     let n = self.take(2);
                     let mut enter = line(LineKind::SyscallEnter, n);
@@ -240,18 +245,18 @@ impl LineSplitter {
                     let mut exit = line(LineKind::SyscallExit, n + 1);
                     exit.post_fd = self.fds.get(&(pid, view.fd_num)).cloned();
                     exit.creator_name = self.failed_open_name(view, s.syscall);
-                    return vec![enter, exit];
+                    return [Some(enter), Some(exit)];
                 }
             }
             EventClass::Tracer(t) => {
-                let mut out = Vec::with_capacity(2);
+                let mut enter_line = None;
                 if t.index_in_write == 0 {
                     let n = self.take(1);
                     let key = (pid, sc_fd);
                     if !self.marker_fds.contains_key(&key) {
                         let mut enter = line(LineKind::MarkerWriteEnter, n);
                         enter.pre_fd = self.fds.get(&key).cloned();
-                        out.push(enter);
+                        enter_line = Some(enter);
                     }
                     // sysdig marks only fds it knows; a flagged write on an unknown fd
                     // keeps showing its enter.
@@ -259,20 +264,28 @@ impl LineSplitter {
                         self.marker_fds.insert(key, ());
                     }
                 }
-                out.push(line(LineKind::Marker, self.take(1)));
-                out
+                let marker = Some(line(LineKind::Marker, self.take(1)));
+                match enter_line {
+                    Some(e) => [Some(e), marker],
+                    None => [marker, None],
+                }
             }
             EventClass::HiddenWrite(_) => {
                 self.take(2);
-                vec![]
+                [None, None]
             }
-            EventClass::ThreadExit => vec![line(LineKind::ProcExit, self.take(1))],
-            EventClass::ThreadInfo(_) | EventClass::FdSnapshot | EventClass::Lost(_) => vec![],
+            EventClass::ThreadExit => [Some(line(LineKind::ProcExit, self.take(1))), None],
+            EventClass::ThreadInfo(_) | EventClass::FdSnapshot | EventClass::Lost(_) => {
+                [None, None]
+            }
         };
         self.remember(view);
         out
     }
 }
+
+/// The lines of one view ([`LineSplitter::split`]): at most two, in order.
+pub type SplitLines<'v, 'a> = std::iter::Flatten<std::array::IntoIter<Option<Line<'v, 'a>>, 2>>;
 
 /// The state of a `pipe()` fd (sysdig names it with the empty string).
 fn pipe_state() -> FdState {
