@@ -32,6 +32,8 @@ pub mod grammar;
 pub mod intern;
 /// Open span records and finished spans.
 pub mod spans;
+/// x86-64 syscall names by native number (for syscalls outside the event model).
+pub mod syscall_names;
 /// Per-tag-path statistics.
 pub mod tagstats;
 /// Thread/process table.

@@ -404,10 +404,12 @@ impl<'a> EventSource for Line<'_, 'a> {
             LineKind::Marker => "tracer",
             LineKind::ProcExit => "procexit",
             _ => match self.raw_syscall().map(|s| s.kind) {
-                Some(SyscallKind::Other(n)) => self
-                    .other_names
-                    .and_then(|f| f(n))
-                    .map_or("other", |(name, _)| name),
+                Some(SyscallKind::Other(n)) => match self.other_names.and_then(|f| f(n)) {
+                    Some((name, _)) => name,
+                    // A native syscall number (generic events, the probe's raw
+                    // syscalls): its name, as sysdig shows it.
+                    None => crate::syscall_names::x86_64_name(n).unwrap_or("other"),
+                },
                 // sysdig names the accept4 events "accept".
                 Some(SyscallKind::Accept4) => "accept",
                 Some(k) => k.name(),
