@@ -83,7 +83,8 @@ pub struct CaptureArgs {
     /// Bytes of payload kept per marker write (the probe's snap length).
     #[arg(long, value_name = "N")]
     pub snaplen: Option<u32>,
-    /// Keep only marker writes and the syscalls inside open spans.
+    /// Keep only marker writes and the I/O done while a span is open in the same process
+    /// (its own thread's or another's: worker threads are kept).
     #[arg(long)]
     pub spans_only: bool,
     /// No live status line.

@@ -42,8 +42,9 @@ pub enum AttachKind {
 pub struct ProbeConfig {
     /// What to record.
     pub target: Target,
-    /// Ship I/O syscalls only for threads inside a span (fd-table syscalls are always
-    /// shipped for selected processes).
+    /// Ship I/O syscalls only while their thread, or another thread of their process,
+    /// is inside a span (so work handed to worker threads is kept for the process scope
+    /// `evtin.span.p.*`); fd-table syscalls are always shipped for selected processes.
     pub spans_only: bool,
     /// Ring buffer size in bytes: a power of two, at least 64 KiB.
     pub ring_size: usize,

@@ -195,6 +195,76 @@ fn captures_markers_and_io_per_span() {
         .any(|e| e.pid == pid as i64 && matches!(e.kind, EventKind::ThreadExit { .. })));
 }
 
+/// Spans-only keeps the I/O of a worker thread while another thread of its process has
+/// a span open (the process scope, `evtin.span.p.*`), and drops it once no span is open.
+#[test]
+fn spans_only_keeps_worker_threads_io_while_a_span_is_open() {
+    if !root_or_skip("spans_only_keeps_worker_threads_io_while_a_span_is_open") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data.bin");
+    std::fs::write(&data, vec![7u8; 100_000]).unwrap();
+    let mut py = Py::start("workers.py", &[data.to_str().unwrap()]);
+    let pid = py.pid() as i64;
+    let cfg = ProbeConfig {
+        target: Target::Command(pid as i32),
+        spans_only: true,
+        attach: common::attach(),
+        ..ProbeConfig::default()
+    };
+    let mut probe = Probe::load(cfg).expect("probe loads as root");
+    py.go();
+    let mut events = vec![];
+    poll_until_exit(&mut probe, &mut py.child, &mut events);
+    let stats = probe.finish(&mut |e| events.push(e)).unwrap();
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+    let facts = py.facts();
+    let [in_tid, in_bytes, out_tid, out_bytes] = facts[..] else {
+        panic!("facts {facts:?}")
+    };
+    assert_eq!(
+        (in_bytes, out_bytes),
+        (100_000, 100_000),
+        "the workload ran"
+    );
+    let read_bytes = |tid: i64| -> (usize, i64) {
+        let reads: Vec<&Syscall> = syscalls(&events)
+            .filter(|(e, s)| e.pid == pid && e.tid == tid && s.kind == SyscallKind::Read)
+            .map(|(_, s)| s)
+            .collect();
+        (reads.len(), reads.iter().map(|s| s.res.max(0)).sum())
+    };
+    let (n_in, b_in) = read_bytes(in_tid);
+    assert_eq!(
+        b_in, 100_000,
+        "every byte the worker read while the main thread's span was open ({n_in} reads)"
+    );
+    assert_eq!(
+        read_bytes(out_tid),
+        (0, 0),
+        "nothing of the worker that ran with no span open"
+    );
+    // And the process scope (C8) of the filter language puts them inside the span.
+    let filter = tracer_core::filter::Filter::compile(
+        "evtin.span.p.tags=req and evt.type=read and evt.dir=<",
+    )
+    .unwrap();
+    let mut splitter = tracer_core::filter::lines::LineSplitter::new();
+    let mut matched = 0i64;
+    let mut engine = tracer_core::engine::Engine::default();
+    for e in &events {
+        engine.process(e, &mut |v: &tracer_core::event_view::EventView<'_>| {
+            for line in splitter.split(v) {
+                if filter.matches(&line) && v.event.tid == in_tid {
+                    matched += line.view.syscall().map_or(0, |s| s.syscall.res);
+                }
+            }
+        });
+    }
+    assert_eq!(matched, 100_000);
+}
+
 #[test]
 fn overload_counts_drops_exactly() {
     if !root_or_skip("overload_counts_drops_exactly") {

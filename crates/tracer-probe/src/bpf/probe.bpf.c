@@ -17,7 +17,9 @@
  * tracer ('>', '<', '[', ' '), or when it may continue an incomplete marker written
  * just before by the same thread. Other null-device writes are counted and dropped.
  * A per-task span depth, updated from shipped markers, gates the I/O syscalls when
- * cfg_spans_only is set.
+ * cfg_spans_only is set: I/O is kept while its thread, or any thread of its process,
+ * has a span open (a per-process count of threads in a span, plus a tgid bitmap for
+ * the hot path), so that work handed to worker threads is not lost.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -48,6 +50,8 @@ __u64 tgid_bits[TR_PID_WORDS];
  * exit. They only let the probe skip the task-storage lookup; the state itself lives in
  * task storage. */
 __u64 inspan_bits[TR_PID_WORDS];
+/* By tgid: some thread of the process has a span open (pspan_count > 0). */
+__u64 pspan_bits[TR_PID_WORDS];
 __u64 pending_bits[TR_PID_WORDS];
 
 struct task_state {
@@ -102,6 +106,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+/* tgid -> number of its threads with a span open (changed only on markers). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} pspan_count SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -268,7 +281,7 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 			null_dev = 1;
 			tbit_put(pending_bits, (__u32)pid_tgid, true);
 		} else if (cfg_spans_only) {
-			if (!tbit(inspan_bits, (__u32)pid_tgid))
+			if (!tbit(inspan_bits, (__u32)pid_tgid) && !tbit(pspan_bits, tgid))
 				return 0;
 			st = bpf_task_storage_get(&tstate, task, 0, 0);
 		} else {
@@ -363,7 +376,35 @@ static __always_inline bool comm_matches(struct task_struct *task)
 	return true;
 }
 
-static __always_inline void update_depth(struct task_state *st, __u32 tid, __u8 *d, __u64 n)
+/* A thread of process tgid opened its first span (on) or closed its last one. The
+ * bitmap errs on the side of keeping I/O: it is set after every increment and cleared
+ * only when the count reads 0 (and set again if another thread raced in). */
+static __always_inline void process_span(__u32 tgid, bool on)
+{
+	__u32 one = 1, *c = bpf_map_lookup_elem(&pspan_count, &tgid);
+
+	if (on) {
+		if (c)
+			__sync_fetch_and_add(c, 1);
+		else if (bpf_map_update_elem(&pspan_count, &tgid, &one, BPF_NOEXIST) != 0 &&
+			 (c = bpf_map_lookup_elem(&pspan_count, &tgid)))
+			__sync_fetch_and_add(c, 1);
+		tbit_put(pspan_bits, tgid, true);
+		return;
+	}
+	if (!c)
+		return;
+	/* (the XADD result is not usable on the default BPF cpu: read the count after) */
+	__sync_fetch_and_add(c, -1);
+	if (*c == 0) {
+		tbit_put(pspan_bits, tgid, false);
+		if (*c != 0)
+			tbit_put(pspan_bits, tgid, true);
+	}
+}
+
+static __always_inline void update_depth(struct task_state *st, __u32 tgid, __u32 tid, __u8 *d,
+					 __u64 n)
 {
 	__u8 dir = 0;
 
@@ -386,12 +427,16 @@ static __always_inline void update_depth(struct task_state *st, __u32 tid, __u8 
 	}
 	if (dir == '>') {
 		st->depth += 1;
-		if (st->depth == 1)
+		if (st->depth == 1) {
 			tbit_put(inspan_bits, tid, true);
+			process_span(tgid, true);
+		}
 	} else if (dir == '<' && st->depth > 0) {
 		st->depth -= 1;
-		if (st->depth == 0)
+		if (st->depth == 0) {
 			tbit_put(inspan_bits, tid, false);
+			process_span(tgid, false);
+		}
 	}
 }
 
@@ -436,7 +481,7 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 		return 0;
 	/* I/O outside spans (and not a marker): nothing was stored at enter */
 	if ((cls == TR_K_IO || cls == TR_K_WRITE) && cfg_spans_only && !tbit(inspan_bits, tid) &&
-	    !tbit(pending_bits, tid))
+	    !tbit(pspan_bits, tgid) && !tbit(pending_bits, tid))
 		return 0;
 
 	st = bpf_task_storage_get(&tstate, task, 0, 0);
@@ -485,7 +530,7 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 			if (n) {
 				__u8 last = d[(n - 1) & (TR_DATA_MAX - 1)];
 
-				update_depth(st, tid, d, n);
+				update_depth(st, tgid, tid, d, n);
 				st->frag = !(last == ':' || last == ']' || last == '\n');
 			} else {
 				st->frag = 0;
@@ -666,6 +711,16 @@ static __always_inline int on_task_exit(void)
 	}
 	if (group_dead && cfg_mode != TR_MODE_ALL)
 		bit_clear(tgid);
+	if (st && st->depth > 0) {
+		/* a thread that ends inside spans no longer keeps its process's I/O */
+		st->depth = 0;
+		process_span(tgid, false);
+	}
+	if (group_dead) {
+		bpf_map_delete_elem(&pspan_count, &tgid);
+		if (tbit(pspan_bits, tgid))
+			tbit_put(pspan_bits, tgid, false);
+	}
 	if (tbit(inspan_bits, (__u32)pid_tgid))
 		tbit_put(inspan_bits, (__u32)pid_tgid, false);
 	if (tbit(pending_bits, (__u32)pid_tgid))
