@@ -88,9 +88,71 @@ pub struct IoAcc {
     /// Bytes by [`FdKind`] index.
     pub by_kind: [InOut; 6],
     /// Bytes per file path (interned name id).
-    pub files: FxHashMap<u32, InOut>,
+    pub files: NameBytes,
     /// Bytes per network peer (interned address id).
-    pub peers: FxHashMap<u32, InOut>,
+    pub peers: NameBytes,
+}
+
+/// Entries a [`NameBytes`] keeps inline before it spills into a hash map.
+const INLINE_NAMES: usize = 3;
+
+/// Bytes per interned name (file path or peer). A span touches few names, so the first
+/// few live inline (no allocation, a short scan); more spill into a hash map (the
+/// per-tag-path totals).
+#[derive(Debug, Clone, Default)]
+pub struct NameBytes {
+    inline: [(u32, InOut); INLINE_NAMES],
+    len: u8,
+    map: FxHashMap<u32, InOut>,
+}
+
+impl NameBytes {
+    /// Adds bytes to a name.
+    #[inline]
+    pub fn add(&mut self, key: u32, io: InOut) {
+        if self.map.is_empty() {
+            let n = self.len as usize;
+            if let Some(e) = self.inline[..n].iter_mut().find(|e| e.0 == key) {
+                e.1.add(io);
+                return;
+            }
+            if n < INLINE_NAMES {
+                self.inline[n] = (key, io);
+                self.len += 1;
+                return;
+            }
+            self.map.extend(self.inline[..n].iter().copied());
+            self.len = 0;
+        }
+        self.map.entry(key).or_default().add(io);
+    }
+
+    /// Every `(name id, bytes)`, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, InOut)> + '_ {
+        self.inline[..self.len as usize]
+            .iter()
+            .copied()
+            .chain(self.map.iter().map(|(k, v)| (*k, *v)))
+    }
+
+    /// The bytes of one name.
+    pub fn get(&self, key: u32) -> Option<InOut> {
+        self.inline[..self.len as usize]
+            .iter()
+            .find(|e| e.0 == key)
+            .map(|e| e.1)
+            .or_else(|| self.map.get(&key).copied())
+    }
+
+    /// Number of names.
+    pub fn len(&self) -> usize {
+        self.len as usize + self.map.len()
+    }
+
+    /// True when no bytes were added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl IoAcc {
@@ -107,10 +169,10 @@ impl IoAcc {
     pub fn bytes(&mut self, kind: FdKind, file: Option<u32>, peer: Option<u32>, io: InOut) {
         self.by_kind[kind.index()].add(io);
         if let Some(f) = file {
-            self.files.entry(f).or_default().add(io);
+            self.files.add(f, io);
         }
         if let Some(p) = peer {
-            self.peers.entry(p).or_default().add(io);
+            self.peers.add(p, io);
         }
     }
 
@@ -122,11 +184,11 @@ impl IoAcc {
         for (a, b) in self.by_kind.iter_mut().zip(o.by_kind.iter()) {
             a.add(*b);
         }
-        for (k, v) in &o.files {
-            self.files.entry(*k).or_default().add(*v);
+        for (k, v) in o.files.iter() {
+            self.files.add(k, v);
         }
-        for (k, v) in &o.peers {
-            self.peers.entry(*k).or_default().add(*v);
+        for (k, v) in o.peers.iter() {
+            self.peers.add(k, v);
         }
     }
 
@@ -148,10 +210,10 @@ impl IoAcc {
                 by_kind.insert(k, v);
             }
         }
-        let resolve = |m: &FxHashMap<u32, InOut>| -> BTreeMap<String, InOut> {
+        let resolve = |m: &NameBytes| -> BTreeMap<String, InOut> {
             let mut out: BTreeMap<String, InOut> = BTreeMap::new();
-            for (k, v) in m {
-                out.entry(fds.name(*k).to_string()).or_default().add(*v);
+            for (k, v) in m.iter() {
+                out.entry(fds.name(k).to_string()).or_default().add(v);
             }
             out
         };
@@ -202,5 +264,48 @@ impl IoSummary {
         for (k, v) in &o.peers {
             self.peers.entry(k.clone()).or_default().add(*v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(n: u64) -> InOut {
+        InOut {
+            bytes_in: n,
+            bytes_out: 0,
+        }
+    }
+
+    #[test]
+    fn name_bytes_spill_into_a_map_and_keep_sums() {
+        let mut m = NameBytes::default();
+        for round in 1..=3u64 {
+            for k in 0..10u32 {
+                m.add(k, io(round * u64::from(k)));
+            }
+        }
+        assert_eq!(m.len(), 10);
+        assert_eq!(m.get(7), Some(io(42)));
+        assert_eq!(m.iter().map(|(_, v)| v.bytes_in).sum::<u64>(), 6 * 45);
+        let mut small = NameBytes::default();
+        small.add(1, io(1));
+        small.add(1, io(2));
+        small.add(2, io(5));
+        assert_eq!(
+            (small.len(), small.get(1), small.get(9)),
+            (2, Some(io(3)), None)
+        );
+        let mut acc = IoAcc::default();
+        let other = IoAcc {
+            files: m,
+            peers: small,
+            ..IoAcc::default()
+        };
+        acc.merge(&other);
+        acc.merge(&other);
+        assert_eq!(acc.files.get(9), Some(io(2 * 54)));
+        assert_eq!(acc.peers.get(2), Some(io(10)));
     }
 }

@@ -125,7 +125,11 @@ pub struct TracerView<'a> {
     /// record it closed (already removed from the open list). `None` for an unmatched
     /// exit or an invalid tracer.
     pub record: Option<&'a OpenRecord>,
-    /// On a matched exit: the finished span.
+    /// On a matched exit: the finished span — built only for consumers that want
+    /// spans ([`Consumer::wants_spans`], true by default) or when the
+    /// report retains them; `None` otherwise.
+    ///
+    /// [`Consumer::wants_spans`]: crate::engine::Consumer::wants_spans
     pub span: Option<&'a SpanRecord>,
     /// On a matched exit: exit − enter, ns.
     pub duration_ns: Option<u64>,

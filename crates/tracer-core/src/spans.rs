@@ -5,11 +5,10 @@
 //! attribution. Capacity is configurable; when full, the **oldest** record is evicted and
 //! reported (C4), and the new enter is always recorded.
 
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::bytestr::ArgList;
 use crate::correlate::{InOut, IoAcc, IoSummary};
 
 /// Default open-record capacity.
@@ -127,14 +126,30 @@ pub struct SpanRecord {
 pub struct SpanStore {
     slots: Vec<Option<OpenRecord>>,
     free: Vec<u32>,
-    order: BTreeMap<u64, u32>,
+    /// `(seq, slot)` in enter order; removed records leave a tombstone ([`GONE`]) that
+    /// is compacted away in batches (seqs only grow, so this stays sorted).
+    order: Vec<(u64, u32)>,
+    /// Number of live entries of `order`.
+    live: usize,
     by_key: FxHashMap<(i64, u32), Vec<u32>>,
-    by_thread: FxHashMap<i64, Vec<u32>>,
+    /// Index into `stacks` of each thread with open records (or an empty stack kept
+    /// until the next prune).
+    by_thread: FxHashMap<i64, u32>,
+    /// Per thread: slots of its open records, innermost last.
+    stacks: Vec<Vec<u32>>,
+    /// Unused entries of `stacks`.
+    free_stacks: Vec<u32>,
+    /// `(tid, stack index or GONE)` of the thread looked up last: consecutive events
+    /// mostly come from one thread, which then needs no hash lookup.
+    last_thread: (i64, u32),
     /// Emptied index vectors kept for reuse (saves an allocation per open span).
     spare: Vec<Vec<u32>>,
     capacity: usize,
     next_seq: u64,
 }
+
+/// Slot value of a removed entry of `SpanStore::order`.
+const GONE: u32 = u32::MAX;
 
 /// Most emptied index vectors [`SpanStore`] keeps for reuse.
 const SPARE_VECS: usize = 64;
@@ -158,9 +173,13 @@ impl SpanStore {
         SpanStore {
             slots: Vec::new(),
             free: Vec::new(),
-            order: BTreeMap::new(),
+            order: Vec::new(),
+            live: 0,
             by_key: FxHashMap::default(),
             by_thread: FxHashMap::default(),
+            stacks: Vec::new(),
+            free_stacks: Vec::new(),
+            last_thread: (i64::MIN, GONE),
             spare: Vec::new(),
             capacity: capacity.max(1),
             next_seq: 0,
@@ -174,12 +193,32 @@ impl SpanStore {
 
     /// Number of open records.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.live
     }
 
     /// True when no span is open.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.live == 0
+    }
+
+    /// Position of `seq` in `order` (live or tombstone).
+    fn position(&self, seq: u64) -> Option<usize> {
+        // Spans mostly close in reverse order of their enters: try the end first.
+        match self.order.last() {
+            Some(&(last, _)) if last == seq => Some(self.order.len() - 1),
+            _ => self.order.binary_search_by_key(&seq, |e| e.0).ok(),
+        }
+    }
+
+    /// The slot of a live record by span number.
+    fn slot_of(&self, seq: u64) -> Option<u32> {
+        let slot = self.order[self.position(seq)?].1;
+        (slot != GONE).then_some(slot)
+    }
+
+    /// Live `(seq, slot)` entries, oldest first.
+    fn live_order(&self) -> impl DoubleEndedIterator<Item = (u64, u32)> + '_ {
+        self.order.iter().copied().filter(|e| e.1 != GONE)
     }
 
     /// The sequence number the next [`SpanStore::open`] will use.
@@ -190,8 +229,8 @@ impl SpanStore {
     /// Records a new enter; `rec.seq` is assigned here. Returns the evicted oldest
     /// record when the store was full.
     pub fn open(&mut self, mut rec: OpenRecord) -> (u64, Option<OpenRecord>) {
-        let evicted = if self.order.len() >= self.capacity {
-            let (&oldest, _) = self.order.iter().next().expect("store is full");
+        let evicted = if self.live >= self.capacity {
+            let (oldest, _) = self.live_order().next().expect("store is full");
             self.remove_seq(oldest)
         } else {
             None
@@ -211,45 +250,148 @@ impl SpanStore {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.order.insert(seq, slot);
+        self.order.push((seq, slot));
+        self.live += 1;
         let spare = &mut self.spare;
         self.by_key
             .entry(key)
             .or_insert_with(|| spare.pop().unwrap_or_default())
             .push(slot);
-        self.by_thread
-            .entry(tid)
-            .or_insert_with(|| spare.pop().unwrap_or_default())
-            .push(slot);
+        let stack = self.stack_of(tid, true);
+        self.stacks[stack as usize].push(slot);
         (seq, evicted)
     }
 
+    /// Unlinks a record from every index: it is no longer open (invisible to lookups
+    /// and iteration) but stays in its slot until [`SpanStore::release`] or
+    /// [`SpanStore::take_detached`].
+    fn detach(&mut self, slot: u32) -> Option<()> {
+        self.detach_with(slot, true)
+    }
+
+    /// [`SpanStore::detach`]; `unkey` false when the caller already removed the slot
+    /// from its `by_key` vector.
+    fn detach_with(&mut self, slot: u32, unkey: bool) -> Option<()> {
+        let rec = self.slots.get(slot as usize)?.as_ref()?;
+        let (seq, key, tid) = (rec.seq, (rec.id, rec.path), rec.writer_tid);
+        let pos = self.position(seq)?;
+        if self.order[pos].1 != slot {
+            return None;
+        }
+        self.order[pos].1 = GONE;
+        self.live -= 1;
+        if self.order.len() > 2 * self.live + 32 {
+            self.order.retain(|e| e.1 != GONE);
+        }
+        // Emptied index vectors stay in their maps (the same keys come back soon); the
+        // maps are pruned when they hold many more keys than open records.
+        if unkey {
+            if let Some(v) = self.by_key.get_mut(&key) {
+                remove_slot(v, slot);
+            }
+        }
+        let stack = self.stack_of(tid, false);
+        if let Some(v) = self.stacks.get_mut(stack as usize) {
+            remove_slot(v, slot);
+        }
+        if self.by_key.len() + self.by_thread.len() > 4 * self.live + 256 {
+            self.prune();
+        }
+        Some(())
+    }
+
+    /// Drops the empty index vectors (kept for reuse, up to [`SPARE_VECS`]).
+    fn prune(&mut self) {
+        let spare = &mut self.spare;
+        self.by_key.retain(|_, v| {
+            if v.is_empty() {
+                recycle(spare, std::mem::take(v));
+                false
+            } else {
+                true
+            }
+        });
+        let (stacks, free) = (&self.stacks, &mut self.free_stacks);
+        self.by_thread.retain(|_, &mut i| {
+            let keep = !stacks[i as usize].is_empty();
+            if !keep {
+                free.push(i);
+            }
+            keep
+        });
+        self.last_thread = (i64::MIN, GONE);
+    }
+
+    /// The index of `tid`'s stack (created when `create`; GONE when there is none),
+    /// remembered for the next lookup.
+    #[inline]
+    fn stack_of(&mut self, tid: i64, create: bool) -> u32 {
+        if self.last_thread.0 == tid && (self.last_thread.1 != GONE || !create) {
+            return self.last_thread.1;
+        }
+        let idx = match self.by_thread.get(&tid) {
+            Some(&i) => i,
+            None if create => {
+                let i = match self.free_stacks.pop() {
+                    Some(i) => i,
+                    None => {
+                        self.stacks.push(Vec::new());
+                        (self.stacks.len() - 1) as u32
+                    }
+                };
+                self.by_thread.insert(tid, i);
+                i
+            }
+            None => GONE,
+        };
+        self.last_thread = (tid, idx);
+        idx
+    }
+
+    /// The stack of `tid`, without remembering it.
+    #[inline]
+    fn stack(&self, tid: i64) -> Option<&Vec<u32>> {
+        let idx = if self.last_thread.0 == tid {
+            self.last_thread.1
+        } else {
+            *self.by_thread.get(&tid)?
+        };
+        self.stacks.get(idx as usize)
+    }
+
     fn take_slot(&mut self, slot: u32) -> Option<OpenRecord> {
+        self.detach(slot)?;
+        self.take_detached(slot)
+    }
+
+    /// Moves a detached record out of its slot and frees the slot.
+    pub(crate) fn take_detached(&mut self, slot: u32) -> Option<OpenRecord> {
         let rec = self.slots.get_mut(slot as usize)?.take()?;
         self.free.push(slot);
-        self.order.remove(&rec.seq);
-        if let Some(v) = self.by_key.get_mut(&(rec.id, rec.path)) {
-            remove_slot(v, slot);
-            if v.is_empty() {
-                if let Some(v) = self.by_key.remove(&(rec.id, rec.path)) {
-                    recycle(&mut self.spare, v);
-                }
-            }
-        }
-        if let Some(v) = self.by_thread.get_mut(&rec.writer_tid) {
-            remove_slot(v, slot);
-            if v.is_empty() {
-                if let Some(v) = self.by_thread.remove(&rec.writer_tid) {
-                    recycle(&mut self.spare, v);
-                }
-            }
-        }
         Some(rec)
+    }
+
+    /// Frees the slot of a detached record, returning its tag and argument vectors
+    /// (for reuse); the rest of the record is overwritten by a later open.
+    pub(crate) fn release(&mut self, slot: u32) -> (Vec<Vec<u8>>, ArgList) {
+        self.free.push(slot);
+        match self.slots[slot as usize].as_mut() {
+            Some(r) => (std::mem::take(&mut r.tags), std::mem::take(&mut r.args)),
+            None => Default::default(),
+        }
+    }
+
+    /// The record in a slot (open or detached).
+    #[inline]
+    pub(crate) fn slot(&self, slot: u32) -> &OpenRecord {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("slot holds a record")
     }
 
     /// Removes a record by span number.
     pub fn remove_seq(&mut self, seq: u64) -> Option<OpenRecord> {
-        let slot = *self.order.get(&seq)?;
+        let slot = self.slot_of(seq)?;
         self.take_slot(slot)
     }
 
@@ -257,15 +399,24 @@ impl SpanStore {
     /// path written by `exit_tid`, else the most recent one of any thread. The record is
     /// removed and returned.
     pub fn close(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<OpenRecord> {
-        let v = self.by_key.get(&(id, path))?;
+        let slot = self.close_detached(exit_tid, id, path)?;
+        self.take_detached(slot)
+    }
+
+    /// [`SpanStore::close`] leaving the record in place: returns its slot, detached
+    /// (see [`SpanStore::slot`], [`SpanStore::release`]).
+    pub(crate) fn close_detached(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<u32> {
+        let v = self.by_key.get_mut(&(id, path))?;
         let slots = &self.slots;
-        let same = v.iter().rev().copied().find(|&s| {
+        let same = v.iter().rposition(|&s| {
             slots[s as usize]
                 .as_ref()
                 .is_some_and(|r| r.writer_tid == exit_tid)
         });
-        let slot = same.or_else(|| v.last().copied())?;
-        self.take_slot(slot)
+        let pos = same.or_else(|| v.len().checked_sub(1))?;
+        let slot = v.remove(pos);
+        self.detach_with(slot, false)?;
+        Some(slot)
     }
 
     /// The most recent open record with this id and tag path (parent lookup, C6).
@@ -277,21 +428,21 @@ impl SpanStore {
     /// The innermost (most recently entered) open span written by thread `tid`.
     #[inline]
     pub fn innermost(&self, tid: i64) -> Option<&OpenRecord> {
-        let slot = *self.by_thread.get(&tid)?.last()?;
+        let slot = *self.stack(tid)?.last()?;
         self.slots[slot as usize].as_ref()
     }
 
-    /// Mutable [`SpanStore::innermost`].
+    /// Mutable [`SpanStore::innermost`] (and remembers `tid` as the current thread).
     #[inline]
     pub fn innermost_mut(&mut self, tid: i64) -> Option<&mut OpenRecord> {
-        let slot = *self.by_thread.get(&tid)?.last()?;
+        let stack = self.stack_of(tid, false);
+        let slot = *self.stacks.get(stack as usize)?.last()?;
         self.slots[slot as usize].as_mut()
     }
 
     /// Open records written by thread `tid`, innermost first.
     pub fn of_thread(&self, tid: i64) -> impl Iterator<Item = &OpenRecord> + '_ {
-        self.by_thread
-            .get(&tid)
+        self.stack(tid)
             .into_iter()
             .flat_map(|v| v.iter().rev())
             .filter_map(|&s| self.slots[s as usize].as_ref())
@@ -299,22 +450,21 @@ impl SpanStore {
 
     /// A record by span number.
     pub fn get(&self, seq: u64) -> Option<&OpenRecord> {
-        let slot = *self.order.get(&seq)?;
+        let slot = self.slot_of(seq)?;
         self.slots[slot as usize].as_ref()
     }
 
     /// Mutable record by span number.
     pub fn get_mut(&mut self, seq: u64) -> Option<&mut OpenRecord> {
-        let slot = *self.order.get(&seq)?;
+        let slot = self.slot_of(seq)?;
         self.slots[slot as usize].as_mut()
     }
 
     /// All open records, most recently entered first (sysdig's list order).
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OpenRecord> + '_ {
-        self.order
-            .values()
+        self.live_order()
             .rev()
-            .filter_map(|&s| self.slots[s as usize].as_ref())
+            .filter_map(|(_, s)| self.slots[s as usize].as_ref())
     }
 
     /// Marks the open spans written by `tid` (every open span when `tid` is `None`) as
@@ -329,7 +479,7 @@ impl SpanStore {
 
     /// Removes and returns every open record, oldest first.
     pub fn drain(&mut self) -> Vec<OpenRecord> {
-        let seqs: Vec<u64> = self.order.keys().copied().collect();
+        let seqs: Vec<u64> = self.live_order().map(|e| e.0).collect();
         seqs.into_iter()
             .filter_map(|s| self.remove_seq(s))
             .collect()
@@ -401,5 +551,25 @@ mod tests {
             assert_eq!(s.close(2, 2, round + 10).unwrap().seq, b);
             assert!(s.is_empty());
         }
+    }
+
+    #[test]
+    fn detached_records_are_invisible_until_released() {
+        let mut s = SpanStore::new(8);
+        let (a, _) = s.open(rec(5, 1, 1));
+        let (b, _) = s.open(rec(5, 2, 1));
+        assert_eq!(s.innermost_mut(1).unwrap().seq, b);
+        let slot = s.close_detached(1, 5, 2).unwrap();
+        assert_eq!(s.slot(slot).seq, b);
+        assert_eq!((s.len(), s.innermost(1).unwrap().seq), (1, a));
+        assert!(s.get(b).is_none());
+        assert_eq!(s.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![a]);
+        s.release(slot);
+        let (c, _) = s.open(rec(5, 3, 1));
+        assert_eq!(s.innermost(1).unwrap().seq, c);
+        assert_eq!(s.remove_seq(c).unwrap().path, 3);
+        assert_eq!(s.innermost(1).unwrap().seq, a);
+        assert_eq!(s.close(2, 5, 1).unwrap().seq, a);
+        assert!(s.innermost(1).is_none() && s.is_empty());
     }
 }

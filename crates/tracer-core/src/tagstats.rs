@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlate::{IoAcc, IoSummary};
 use crate::fds::FdTables;
-use crate::intern::Interner;
+use rustc_hash::FxHashMap;
+
+use crate::grammar::push_key_tag;
 
 /// Accumulated statistics of one tag path.
 #[derive(Debug, Clone, Default)]
@@ -94,32 +96,60 @@ pub struct TagRow {
     pub io: IoSummary,
 }
 
-/// Tag-path interner plus per-path statistics.
+/// Tag-path interner plus per-path statistics. Paths are keyed by a flat byte key
+/// (each tag as its 4-byte little-endian length, then its bytes), so the engine looks
+/// a marker's path up straight from its decoded bytes.
 #[derive(Debug, Default)]
 pub struct TagTable {
-    paths: Interner<Vec<Vec<u8>>>,
+    ids: FxHashMap<Vec<u8>, u32>,
+    paths: Vec<Vec<Vec<u8>>>,
     stats: Vec<PathStats>,
+}
+
+/// The flat key of a tag path.
+fn key_of(tags: &[Vec<u8>]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(tags.iter().map(|t| t.len() + 4).sum());
+    for t in tags {
+        push_key_tag(&mut k, t);
+    }
+    k
 }
 
 impl TagTable {
     /// The id of a tag path, creating its (empty) stats when new.
     #[inline]
     pub fn intern(&mut self, tags: &[Vec<u8>]) -> u32 {
-        let id = self.paths.intern(tags);
-        if id as usize >= self.stats.len() {
-            self.stats.push(PathStats::default());
+        let key = key_of(tags);
+        self.intern_key(&key, || tags.to_vec())
+    }
+
+    /// The id of the path with flat key `key`; `tags` builds the path when it is new.
+    #[inline]
+    pub(crate) fn intern_key(&mut self, key: &[u8], tags: impl FnOnce() -> Vec<Vec<u8>>) -> u32 {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
         }
+        let id = self.paths.len() as u32;
+        self.paths.push(tags());
+        self.stats.push(PathStats::default());
+        self.ids.insert(key.to_vec(), id);
         id
+    }
+
+    /// The id of the path with flat key `key`, if known.
+    #[inline]
+    pub(crate) fn get_key(&self, key: &[u8]) -> Option<u32> {
+        self.ids.get(key).copied()
     }
 
     /// The id of a tag path if known.
     pub fn get(&self, tags: &[Vec<u8>]) -> Option<u32> {
-        self.paths.get(tags)
+        self.get_key(&key_of(tags))
     }
 
     /// The tags of a path id.
     pub fn tags(&self, id: u32) -> &[Vec<u8>] {
-        self.paths.resolve(id)
+        &self.paths[id as usize]
     }
 
     /// Stats of a path.
@@ -128,6 +158,7 @@ impl TagTable {
     }
 
     /// Mutable stats of a path.
+    #[inline]
     pub fn stats_mut(&mut self, id: u32) -> &mut PathStats {
         &mut self.stats[id as usize]
     }
@@ -144,10 +175,7 @@ impl TagTable {
 
     /// All paths with their stats, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&[Vec<u8>], &PathStats)> {
-        self.stats
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (self.paths.resolve(i as u32).as_slice(), s))
+        self.paths.iter().map(Vec::as_slice).zip(self.stats.iter())
     }
 
     /// Report rows, in first-seen order; `child_hits` counts the closed spans of every
@@ -158,9 +186,9 @@ impl TagTable {
             if s.hits == 0 {
                 continue;
             }
-            let tags = self.paths.resolve(i as u32);
+            let tags = &self.paths[i];
             for n in 1..tags.len() {
-                if let Some(p) = self.paths.get(&tags[..n]) {
+                if let Some(p) = self.get(&tags[..n]) {
                     child_hits[p as usize] += s.hits;
                 }
             }
@@ -169,7 +197,7 @@ impl TagTable {
             .iter()
             .enumerate()
             .map(|(i, s)| TagRow {
-                tags: self.paths.resolve(i as u32).clone(),
+                tags: self.paths[i].clone(),
                 enters: s.enters,
                 hits: s.hits,
                 unmatched_exits: s.unmatched_exits,

@@ -41,7 +41,11 @@ pub struct ThreadState {
 /// All live threads, by tid.
 #[derive(Debug, Default)]
 pub struct ThreadTable {
-    threads: FxHashMap<i64, ThreadState>,
+    /// Slot of each live thread in `slab` (slots are stable while the thread lives, so
+    /// the engine can remember the slot of the thread it saw last).
+    index: FxHashMap<i64, u32>,
+    slab: Vec<Option<ThreadState>>,
+    free: Vec<u32>,
     /// The fd table of each process (set by its first known thread).
     process_tables: FxHashMap<i64, u64>,
 }
@@ -60,56 +64,92 @@ impl ThreadTable {
     /// Looks a thread up.
     #[inline]
     pub fn get(&self, tid: i64) -> Option<&ThreadState> {
-        self.threads.get(&tid)
+        let i = *self.index.get(&tid)?;
+        self.slab[i as usize].as_ref()
     }
 
     /// Looks a thread up for modification.
     #[inline]
     pub fn get_mut(&mut self, tid: i64) -> Option<&mut ThreadState> {
-        self.threads.get_mut(&tid)
+        let i = *self.index.get(&tid)?;
+        self.slab[i as usize].as_mut()
+    }
+
+    /// The thread in slot `slot` (from [`ThreadTable::ensure_slot`]; valid until the
+    /// thread is removed).
+    #[inline]
+    pub(crate) fn at(&self, slot: u32) -> Option<&ThreadState> {
+        self.slab.get(slot as usize)?.as_ref()
+    }
+
+    /// Mutable [`ThreadTable::at`].
+    #[inline]
+    pub(crate) fn at_mut(&mut self, slot: u32) -> Option<&mut ThreadState> {
+        self.slab.get_mut(slot as usize)?.as_mut()
     }
 
     /// Number of live threads.
     pub fn len(&self) -> usize {
-        self.threads.len()
+        self.index.len()
     }
 
     /// True when no thread is known.
     pub fn is_empty(&self) -> bool {
-        self.threads.is_empty()
+        self.index.is_empty()
     }
 
     /// Iterates over the live threads.
     pub fn iter(&self) -> impl Iterator<Item = &ThreadState> {
-        self.threads.values()
+        self.slab.iter().flatten()
     }
 
     /// Makes sure `tid` is known (threads first seen in an event get an empty identity
     /// and their process's fd table) and returns it.
     #[inline]
     pub fn ensure(&mut self, tid: i64, pid: i64, fds: &mut FdTables) -> &mut ThreadState {
-        use std::collections::hash_map::Entry;
-        match self.threads.entry(tid) {
-            Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => {
-                let table = *self
-                    .process_tables
-                    .entry(pid)
-                    .or_insert_with(|| fds.new_table());
-                fds.add_user(table);
-                v.insert(ThreadState {
-                    tid,
-                    pid,
-                    ptid: -1,
-                    comm: String::new(),
-                    exe: String::new(),
-                    args: Vec::new(),
-                    cwd: String::new(),
-                    has_tracer_state: false,
-                    fd_table: table,
-                })
-            }
+        let slot = self.ensure_slot(tid, pid, fds);
+        self.slab[slot as usize].as_mut().expect("live slot")
+    }
+
+    /// [`ThreadTable::ensure`], returning the thread's slot.
+    #[inline]
+    pub(crate) fn ensure_slot(&mut self, tid: i64, pid: i64, fds: &mut FdTables) -> u32 {
+        if let Some(&i) = self.index.get(&tid) {
+            return i;
         }
+        let table = *self
+            .process_tables
+            .entry(pid)
+            .or_insert_with(|| fds.new_table());
+        fds.add_user(table);
+        self.insert(ThreadState {
+            tid,
+            pid,
+            ptid: -1,
+            comm: String::new(),
+            exe: String::new(),
+            args: Vec::new(),
+            cwd: String::new(),
+            has_tracer_state: false,
+            fd_table: table,
+        })
+    }
+
+    /// Adds a new thread; returns its slot.
+    fn insert(&mut self, t: ThreadState) -> u32 {
+        let tid = t.tid;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(t);
+                i
+            }
+            None => {
+                self.slab.push(Some(t));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.index.insert(tid, slot);
+        slot
     }
 
     /// Applies a snapshot/update of a thread's identity.
@@ -134,7 +174,7 @@ impl ThreadTable {
         flags: u64,
         fds: &mut FdTables,
     ) {
-        let Some(parent) = self.threads.get(&parent_tid).cloned() else {
+        let Some(parent) = self.get(parent_tid).cloned() else {
             return;
         };
         let same_process = flags & CLONE_THREAD != 0 || child_pid == parent.pid;
@@ -148,7 +188,7 @@ impl ThreadTable {
         } else {
             Some(())
         };
-        if let Some(existing) = self.threads.get_mut(&child_tid) {
+        if let Some(existing) = self.get_mut(child_tid) {
             // The child ran before its parent's clone exit was seen: fill in the gaps.
             if existing.ptid < 0 {
                 existing.ptid = parent_tid;
@@ -173,25 +213,22 @@ impl ThreadTable {
         };
         fds.add_user(table);
         self.process_tables.entry(child_pid).or_insert(table);
-        self.threads.insert(
-            child_tid,
-            ThreadState {
-                tid: child_tid,
-                pid: child_pid,
-                ptid: parent_tid,
-                comm: parent.comm,
-                exe: parent.exe,
-                args: parent.args,
-                cwd: parent.cwd,
-                has_tracer_state: false,
-                fd_table: table,
-            },
-        );
+        self.insert(ThreadState {
+            tid: child_tid,
+            pid: child_pid,
+            ptid: parent_tid,
+            comm: parent.comm,
+            exe: parent.exe,
+            args: parent.args,
+            cwd: parent.cwd,
+            has_tracer_state: false,
+            fd_table: table,
+        });
     }
 
     /// A successful execve: new identity; close-on-exec fds are dropped.
     pub fn exec(&mut self, tid: i64, filename: &str, argv: &[String], fds: &mut FdTables) {
-        if let Some(t) = self.threads.get_mut(&tid) {
+        if let Some(t) = self.get_mut(tid) {
             t.exe = filename.to_string();
             t.comm = comm_of(filename);
             t.args = argv.iter().skip(1).cloned().collect();
@@ -201,7 +238,9 @@ impl ThreadTable {
 
     /// The thread exited: forgets it (and its fd table with its last user).
     pub fn remove(&mut self, tid: i64, fds: &mut FdTables) -> Option<ThreadState> {
-        let t = self.threads.remove(&tid)?;
+        let slot = self.index.remove(&tid)?;
+        let t = self.slab[slot as usize].take()?;
+        self.free.push(slot);
         if fds.remove_user(t.fd_table) && self.process_tables.get(&t.pid) == Some(&t.fd_table) {
             self.process_tables.remove(&t.pid);
         }

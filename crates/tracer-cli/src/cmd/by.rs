@@ -191,6 +191,9 @@ impl Consumer for Grouper<'_> {
             add_to(&mut self.sums, &mut self.rows, &self.text[r], v);
         }
     }
+    fn wants_spans(&self) -> bool {
+        false
+    }
 }
 
 /// The fast way to group bytes by a field [`BytesBy`] knows (no filter): the engine's
@@ -210,6 +213,9 @@ impl Consumer for FastBytes<'_> {
         {
             self.table.add(view);
         }
+    }
+    fn wants_spans(&self) -> bool {
+        false
     }
 }
 

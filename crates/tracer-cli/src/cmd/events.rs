@@ -96,6 +96,9 @@ impl<W: Write> Consumer for EventPrinter<'_, W> {
             }
         }
     }
+    fn wants_spans(&self) -> bool {
+        false
+    }
 }
 
 /// `tracer events`.

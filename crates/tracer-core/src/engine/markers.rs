@@ -5,12 +5,21 @@
 //! [`StreamDecoder`]: crate::grammar::StreamDecoder
 //! [`SpanRecord`]: crate::spans::SpanRecord
 
-use super::{sc_fd, Consumer, Engine, ExitInfo};
+use super::marker_cache::Decoded;
+use super::{sc_fd, Consumer, Counts, Engine, ExitInfo};
+use crate::bytestr::ArgList;
 use crate::correlate::{InOut, IoAcc};
 use crate::event::{Event, Syscall};
 use crate::event_view::{EventClass, TracerView};
 use crate::fds::MarkerState;
-use crate::grammar::{invalid_tracer_tag, Decoded, Direction, StreamDecoder, Tracer};
+use crate::grammar::{
+    fill_list, fill_pairs, invalid_tracer_tag, Direction, MarkerBuf, MarkerRef, Outcome,
+    StreamDecoder,
+};
+use crate::tagstats::TagTable;
+
+/// Most recycled tag / argument vectors kept for new enter records.
+const POOL: usize = 256;
 use crate::spans::{OpenRecord, SpanEnd, SpanRecord};
 
 impl Engine {
@@ -25,33 +34,58 @@ impl Engine {
         consumer: &mut C,
     ) -> bool {
         let data: &[u8] = sc.data.as_deref().unwrap_or(&[]);
-        let (pid, ptid) = match self.threads.get_mut(ev.tid) {
+        let t = match self.cur.0 == ev.tid {
+            true => self.threads.at_mut(self.cur.1),
+            false => self.threads.get_mut(ev.tid),
+        };
+        let (pid, ptid) = match t {
             Some(t) => {
                 t.has_tracer_state = true;
                 (t.pid, t.ptid)
             }
             None => (ev.pid, -1),
         };
-        let cap = self.config.fragment_cap;
-        let dec = self
-            .decoders
-            .entry(ev.tid)
-            .or_insert_with(|| StreamDecoder::with_cap(cap));
+        // `syscall` made `ev.tid` the current thread.
+        let slot = self.cur.1 as usize;
+        if slot >= self.decoders.len() {
+            let cap = self.config.fragment_cap;
+            self.decoders
+                .resize_with(slot + 1, || StreamDecoder::with_cap(cap));
+        }
+        if self.decoders[slot].pending_len() == 0 {
+            // Decoded alone: a write seen before is taken from the cache.
+            let mut cache = std::mem::take(&mut self.cache);
+            if let Some(d) = cache.get_mut(data) {
+                d.refresh(&self.tags, &mut self.key_buf);
+                if !warm {
+                    self.set_marker_state(table, sc.fd, MarkerState::Tracer);
+                }
+                self.tracers(ev, idx, d, (pid, ptid), table, consumer);
+                self.cache = cache;
+                return true;
+            }
+            self.cache = cache;
+        }
+        let dec = &mut self.decoders[slot];
+        let alone = dec.pending_len() == 0;
         let before = dec.dropped_fragments();
-        let decoded = dec.feed(data);
+        let outcome = dec.feed_into(data, &mut self.decoded.buf);
         self.counts.dropped_fragments += dec.dropped_fragments() - before;
-        match decoded {
-            Decoded::Tracers(tracers) => {
-                if let Some(info) = self.fds.get_mut(table, sc.fd) {
-                    info.marker = MarkerState::Tracer;
+        match outcome {
+            Outcome::Tracers => {
+                if !warm {
+                    self.set_marker_state(table, sc.fd, MarkerState::Tracer);
                 }
-                let n = tracers.len() as u32;
-                for (i, t) in tracers.into_iter().enumerate() {
-                    self.tracer(ev, idx, t, pid, ptid, (i as u32, n), table, consumer);
+                let mut d = std::mem::take(&mut self.decoded);
+                d.resolve(&mut self.tags, &mut self.key_buf);
+                if alone {
+                    self.cache.offer(data, &d);
                 }
+                self.tracers(ev, idx, &d, (pid, ptid), table, consumer);
+                self.decoded = d;
                 true
             }
-            Decoded::Pending => {
+            Outcome::Pending => {
                 self.counts.hidden_writes += 1;
                 let num = self.bump();
                 let info = self.fds.get(table, sc.fd);
@@ -59,7 +93,7 @@ impl Engine {
                 self.emit(num, ev, idx, class, info, sc.fd, consumer);
                 true
             }
-            Decoded::Failed(_) if warm => {
+            Outcome::Failed(_) if warm => {
                 self.counts.invalid_markers += 1;
                 let num = self.bump();
                 let tags = vec![invalid_tracer_tag(data)];
@@ -79,13 +113,35 @@ impl Engine {
                 self.emit(num, ev, idx, class, info, sc.fd, consumer);
                 true
             }
-            Decoded::Failed(_) => {
+            Outcome::Failed(_) => {
                 self.counts.rejected_candidates += 1;
-                if let Some(info) = self.fds.get_mut(table, sc.fd) {
-                    info.marker = MarkerState::NotTracer;
-                }
+                self.set_marker_state(table, sc.fd, MarkerState::NotTracer);
                 false
             }
+        }
+    }
+
+    fn set_marker_state(&mut self, table: u64, fd: i64, state: MarkerState) {
+        if let Some(info) = self.fds.get_mut(table, fd) {
+            info.marker = state;
+        }
+    }
+
+    /// Handles the decoded markers of one write, in order.
+    fn tracers<C: Consumer>(
+        &mut self,
+        ev: &Event,
+        idx: u64,
+        d: &Decoded,
+        writer: (i64, i64),
+        table: u64,
+        consumer: &mut C,
+    ) {
+        let n = d.buf.len() as u32;
+        for (i, &paths) in d.paths.iter().enumerate() {
+            let m = d.buf.marker(i);
+            let at = (i as u32, n);
+            self.tracer(ev, idx, &d.buf, m, paths, writer, at, table, consumer);
         }
     }
 
@@ -94,36 +150,34 @@ impl Engine {
         &mut self,
         ev: &Event,
         idx: u64,
-        t: Tracer,
-        pid: i64,
-        ptid: i64,
+        buf: &MarkerBuf,
+        m: MarkerRef,
+        (path, parent_path): (u32, Option<u32>),
+        (pid, ptid): (i64, i64),
         (index_in_write, markers_in_write): (u32, u32),
         table: u64,
         consumer: &mut C,
     ) {
-        let id = t.id.resolve(ev.tid, pid, ptid);
-        let path = self.tags.intern(&t.tags);
-        match t.dir {
+        let id = m.id.resolve(ev.tid, pid, ptid);
+        match m.dir {
             Direction::Enter => {
                 self.counts.enters += 1;
                 self.tags.stats_mut(path).enters += 1;
-                let parent = match t.tags.len() {
-                    0 => None,
-                    n => self
-                        .tags
-                        .get(&t.tags[..n - 1])
-                        .and_then(|pp| self.spans.most_recent(id, pp)),
-                };
+                let parent = parent_path.and_then(|pp| self.spans.most_recent(id, pp));
                 let (parent, parent_enter_ts, depth) = match parent {
                     Some(p) => (Some(p.seq), Some(p.enter_ts), p.depth + 1),
                     None => (None, None, 0),
                 };
+                let mut tags = self.tag_pool.pop().unwrap_or_default();
+                fill_list(&mut tags, buf.tags(&m), &mut self.byte_pool);
+                let mut args = self.arg_pool.pop().unwrap_or_default();
+                fill_pairs(&mut args, buf.args(&m), &mut self.byte_pool);
                 let rec = OpenRecord {
                     seq: 0,
                     id,
                     path,
-                    tags: t.tags,
-                    args: t.args,
+                    tags,
+                    args,
                     enter_ts: ev.ts,
                     writer_tid: ev.tid,
                     writer_pid: pid,
@@ -141,9 +195,14 @@ impl Engine {
                 self.counts.max_open_spans =
                     self.counts.max_open_spans.max(self.spans.len() as u64);
                 if let Some(old) = evicted {
-                    let span = self.finish_record(&old, SpanEnd::Evicted, None);
-                    consumer.span(&span);
-                    self.keep(span);
+                    if self.wants_spans(consumer) {
+                        let span = self.finish_record(&old, SpanEnd::Evicted, None);
+                        consumer.span(&span);
+                        self.keep(span);
+                    } else {
+                        self.account(&old, SpanEnd::Evicted, None);
+                        self.recycle(old);
+                    }
                 }
                 let num = self.bump();
                 let rec = self.spans.get(seq).expect("just opened");
@@ -163,8 +222,31 @@ impl Engine {
             }
             Direction::Exit => {
                 self.counts.exits += 1;
-                match self.spans.close(ev.tid, id, path) {
-                    Some(rec) => {
+                match self.spans.close_detached(ev.tid, id, path) {
+                    Some(slot) if !self.wants_spans(consumer) => {
+                        let (_, duration) = self.account_slot(slot, SpanEnd::Closed, Some(ev.ts));
+                        let num = self.bump();
+                        fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
+                        let rec = self.spans.slot(slot);
+                        let view = TracerView {
+                            dir: Direction::Exit,
+                            id,
+                            tags: &rec.tags,
+                            args: &self.exit_args,
+                            invalid: false,
+                            record: Some(rec),
+                            span: None,
+                            duration_ns: duration,
+                            index_in_write,
+                            markers_in_write,
+                        };
+                        self.emit_tracer(num, ev, idx, table, view, consumer);
+                        let (tags, args) = self.spans.release(slot);
+                        self.recycle_parts(tags, args);
+                    }
+                    Some(slot) => {
+                        let rec = self.spans.take_detached(slot).expect("detached record");
+                        let t = buf.to_tracer(&m);
                         let duration = ev.ts.saturating_sub(rec.enter_ts);
                         let num = self.bump();
                         let span = self.finish_record(
@@ -198,11 +280,12 @@ impl Engine {
                         self.counts.unmatched_exits += 1;
                         self.tags.stats_mut(path).unmatched_exits += 1;
                         let num = self.bump();
+                        fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
                         let view = TracerView {
                             dir: Direction::Exit,
                             id,
-                            tags: &t.tags,
-                            args: &t.args,
+                            tags: self.tags.tags(path),
+                            args: &self.exit_args,
                             invalid: false,
                             record: None,
                             span: None,
@@ -217,28 +300,90 @@ impl Engine {
         }
     }
 
+    /// Keeps the tag and argument vectors of a record nobody will look at again, for
+    /// the next enter records.
+    pub(super) fn recycle(&mut self, rec: OpenRecord) {
+        self.recycle_parts(rec.tags, rec.args);
+    }
+
+    fn recycle_parts(&mut self, tags: Vec<Vec<u8>>, args: ArgList) {
+        if self.tag_pool.len() < POOL {
+            self.tag_pool.push(tags);
+        }
+        if self.arg_pool.len() < POOL {
+            self.arg_pool.push(args);
+        }
+    }
+
     pub(super) fn keep(&mut self, span: SpanRecord) {
         if self.config.retain_spans {
             self.retained.push(span);
         }
     }
 
+    /// True when finished spans must be built: the consumer wants them or the report
+    /// retains them.
+    #[inline]
+    pub(super) fn wants_spans<C: Consumer>(&self, consumer: &C) -> bool {
+        self.config.retain_spans || consumer.wants_spans()
+    }
+
+    /// The bookkeeping of a record leaving the store (counters, tag stats, parent),
+    /// without building a [`SpanRecord`]. `exit_ts` is the exit's timestamp for closed
+    /// spans. Returns the inclusive bytes and the duration (closed spans).
+    pub(super) fn account(
+        &mut self,
+        rec: &OpenRecord,
+        end: SpanEnd,
+        exit_ts: Option<u64>,
+    ) -> (InOut, Option<u64>) {
+        let r = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
+        self.credit_parent(rec.parent, end, r);
+        r
+    }
+
+    /// [`Engine::account`] for a record detached in its store slot.
+    fn account_slot(
+        &mut self,
+        slot: u32,
+        end: SpanEnd,
+        exit_ts: Option<u64>,
+    ) -> (InOut, Option<u64>) {
+        let rec = self.spans.slot(slot);
+        let r = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
+        let parent = rec.parent;
+        self.credit_parent(parent, end, r);
+        r
+    }
+
+    /// A closed span's duration and bytes go to its parent, when still open.
+    fn credit_parent(
+        &mut self,
+        parent: Option<u64>,
+        end: SpanEnd,
+        (bytes, d): (InOut, Option<u64>),
+    ) {
+        if end != SpanEnd::Closed {
+            return;
+        }
+        if let Some(p) = parent.and_then(|p| self.spans.get_mut(p)) {
+            p.child_ns += d.unwrap_or(0);
+            p.children += 1;
+            p.child_bytes.bytes_in += bytes.bytes_in;
+            p.child_bytes.bytes_out += bytes.bytes_out;
+        }
+    }
+
     /// Turns a removed open record into a finished span, updating counters, tag stats
-    /// and the parent. `exit` = (ts, tid, input index, exit args) for closed spans.
+    /// and the parent ([`Engine::account`]). `exit` is set for closed spans.
     pub(super) fn finish_record(
         &mut self,
         rec: &OpenRecord,
         end: SpanEnd,
         exit: Option<ExitInfo>,
     ) -> SpanRecord {
-        let own = rec.io.totals();
-        let inclusive = InOut {
-            bytes_in: own.bytes_in + rec.child_bytes.bytes_in,
-            bytes_out: own.bytes_out + rec.child_bytes.bytes_out,
-        };
-        let stats = self.tags.stats_mut(rec.path);
-        stats.io.merge(&rec.io);
-        let (exit_ts, exit_tid, exit_event, exit_args, duration, tags) = match exit {
+        let (inclusive, duration) = self.account(rec, end, exit.as_ref().map(|e| e.ts));
+        let (exit_ts, exit_tid, exit_event, exit_args, tags) = match exit {
             Some(ExitInfo {
                 ts,
                 tid,
@@ -247,32 +392,10 @@ impl Engine {
                 tags,
             }) => {
                 debug_assert_eq!(tags, rec.tags, "exit matched by interned tag path");
-                let d = ts.saturating_sub(rec.enter_ts);
-                (Some(ts), Some(tid), Some(ev_idx), args, Some(d), tags)
+                (Some(ts), Some(tid), Some(ev_idx), args, tags)
             }
-            None => (None, None, None, Vec::new(), None, rec.tags.clone()),
+            None => (None, None, None, Vec::new(), rec.tags.clone()),
         };
-        match end {
-            SpanEnd::Closed => {
-                let d = duration.unwrap_or(0);
-                stats.record(d);
-                self.counts.closed_spans += 1;
-                if let Some(p) = rec.parent.and_then(|p| self.spans.get_mut(p)) {
-                    p.child_ns += d;
-                    p.children += 1;
-                    p.child_bytes.bytes_in += inclusive.bytes_in;
-                    p.child_bytes.bytes_out += inclusive.bytes_out;
-                }
-            }
-            SpanEnd::NeverClosed => {
-                stats.never_closed += 1;
-                self.counts.never_closed += 1;
-            }
-            SpanEnd::Evicted => {
-                stats.evicted += 1;
-                self.counts.evicted += 1;
-            }
-        }
         SpanRecord {
             seq: rec.seq,
             id: rec.id,
@@ -314,4 +437,38 @@ impl Engine {
         let info = self.fds.get(table, fd);
         self.emit(num, ev, idx, EventClass::Tracer(view), info, fd, consumer);
     }
+}
+
+/// Counters and tag statistics of a record leaving the store; returns its inclusive
+/// bytes and (closed) duration.
+fn tally(
+    tags: &mut TagTable,
+    counts: &mut Counts,
+    rec: &OpenRecord,
+    end: SpanEnd,
+    exit_ts: Option<u64>,
+) -> (InOut, Option<u64>) {
+    let own = rec.io.totals();
+    let inclusive = InOut {
+        bytes_in: own.bytes_in + rec.child_bytes.bytes_in,
+        bytes_out: own.bytes_out + rec.child_bytes.bytes_out,
+    };
+    let duration = exit_ts.map(|ts| ts.saturating_sub(rec.enter_ts));
+    let stats = tags.stats_mut(rec.path);
+    stats.io.merge(&rec.io);
+    match end {
+        SpanEnd::Closed => {
+            stats.record(duration.unwrap_or(0));
+            counts.closed_spans += 1;
+        }
+        SpanEnd::NeverClosed => {
+            stats.never_closed += 1;
+            counts.never_closed += 1;
+        }
+        SpanEnd::Evicted => {
+            stats.evicted += 1;
+            counts.evicted += 1;
+        }
+    }
+    (inclusive, duration)
 }

@@ -16,12 +16,11 @@
 //! [`StreamDecoder`]: crate::grammar::StreamDecoder
 
 mod effects;
+mod marker_cache;
 mod markers;
 mod report;
 
 pub use report::{Consumer, Counts, EngineConfig, NoConsumer, Report};
-
-use rustc_hash::FxHashMap;
 
 use crate::correlate::{InOut, IoAcc};
 use crate::event::{Event, EventKind, FdTarget, IoDir, Syscall, SyscallDetail};
@@ -40,11 +39,28 @@ pub struct Engine {
     fds: FdTables,
     spans: SpanStore,
     tags: TagTable,
-    decoders: FxHashMap<i64, StreamDecoder>,
+    /// Marker decoder of each thread, by thread-table slot (reset when the thread
+    /// exits, so a reused slot starts clean).
+    decoders: Vec<StreamDecoder>,
     counts: Counts,
     next_input: u64,
     retained: Vec<SpanRecord>,
     unattributed: IoAcc,
+    /// Markers of the write being decoded (reused).
+    decoded: marker_cache::Decoded,
+    /// Marker writes decoded before.
+    cache: marker_cache::MarkerCache,
+    /// Tag-path key of the marker being handled (reused).
+    key_buf: Vec<u8>,
+    /// Arguments of the exit marker being shown (reused).
+    exit_args: crate::bytestr::ArgList,
+    /// Tag and argument vectors of finished records, reused by new enter records.
+    tag_pool: Vec<Vec<Vec<u8>>>,
+    arg_pool: Vec<crate::bytestr::ArgList>,
+    /// Spare tag and argument byte buffers.
+    byte_pool: Vec<Vec<u8>>,
+    /// `(tid, thread-table slot)` of the thread of the last syscall.
+    cur: (i64, u32),
 }
 
 impl Default for Engine {
@@ -81,11 +97,19 @@ impl Engine {
             threads: ThreadTable::default(),
             fds: FdTables::default(),
             tags: TagTable::default(),
-            decoders: FxHashMap::default(),
+            decoders: Vec::new(),
             counts: Counts::default(),
             next_input: 0,
             retained: Vec::new(),
             unattributed: IoAcc::default(),
+            decoded: Default::default(),
+            cache: Default::default(),
+            key_buf: Vec::new(),
+            exit_args: Vec::new(),
+            tag_pool: Vec::new(),
+            arg_pool: Vec::new(),
+            byte_pool: Vec::new(),
+            cur: (i64::MIN, 0),
         }
     }
 
@@ -183,15 +207,19 @@ impl Engine {
                 self.emit(num, ev, idx, EventClass::FdSnapshot, info, *fd, consumer);
             }
             EventKind::ThreadExit { .. } => {
-                self.threads.ensure(ev.tid, ev.pid, &mut self.fds);
+                let slot = self.threads.ensure_slot(ev.tid, ev.pid, &mut self.fds);
                 let num = self.bump();
                 self.emit(num, ev, idx, EventClass::ThreadExit, None, -1, consumer);
-                if let Some(d) = self.decoders.remove(&ev.tid) {
+                if let Some(d) = self.decoders.get_mut(slot as usize) {
                     if d.pending_len() > 0 {
                         self.counts.pending_fragments_discarded += 1;
                     }
+                    d.reset();
                 }
                 self.threads.remove(ev.tid, &mut self.fds);
+                if self.cur.0 == ev.tid {
+                    self.cur = (i64::MIN, 0);
+                }
             }
             EventKind::Lost { count } => {
                 self.counts.lost_events += count;
@@ -216,11 +244,8 @@ impl Engine {
             consumer.span(&span);
             never_closed.push(span);
         }
-        self.counts.pending_fragments_discarded += self
-            .decoders
-            .values()
-            .filter(|d| d.pending_len() > 0)
-            .count() as u64;
+        self.counts.pending_fragments_discarded +=
+            self.decoders.iter().filter(|d| d.pending_len() > 0).count() as u64;
         Report {
             config: self.config,
             tags: self.tags.rows(&self.fds),
@@ -253,7 +278,7 @@ impl Engine {
             input_index: idx,
             event: ev,
             class,
-            thread: self.threads.get(ev.tid),
+            thread: self.thread(ev.tid),
             fd,
             fd_num,
             spans: OpenSpans {
@@ -266,7 +291,8 @@ impl Engine {
     }
 
     /// Decides whether a syscall is a marker candidate (and fixes the fd state for
-    /// `null_dev` writes).
+    /// `null_dev` writes). `may_carry_marker` is the same decision without the fix,
+    /// for the fast path: keep them in step.
     fn classify(&mut self, table: u64, sc: &Syscall) -> Candidate {
         let Some(dir) = sc.kind.io_dir() else {
             return Candidate::No;
@@ -302,8 +328,34 @@ impl Engine {
         }
     }
 
+    /// The thread-table slot of `tid` (created when new), remembered for the next event.
+    #[inline]
+    fn thread_slot(&mut self, tid: i64, pid: i64) -> u32 {
+        if self.cur.0 != tid {
+            self.cur = (tid, self.threads.ensure_slot(tid, pid, &mut self.fds));
+        }
+        self.cur.1
+    }
+
+    /// A live thread by tid (through the remembered slot when it is the current one).
+    #[inline]
+    pub(super) fn thread(&self, tid: i64) -> Option<&crate::threads::ThreadState> {
+        if self.cur.0 == tid {
+            self.threads.at(self.cur.1)
+        } else {
+            self.threads.get(tid)
+        }
+    }
+
     fn syscall<C: Consumer>(&mut self, ev: &Event, sc: &Syscall, idx: u64, consumer: &mut C) {
-        let table = self.threads.ensure(ev.tid, ev.pid, &mut self.fds).fd_table;
+        let slot = self.thread_slot(ev.tid, ev.pid);
+        let table = match self.threads.at(slot) {
+            Some(t) => t.fd_table,
+            None => self.threads.ensure(ev.tid, ev.pid, &mut self.fds).fd_table,
+        };
+        if self.pure_io(ev, sc, idx, table, consumer) {
+            return;
+        }
         if let Candidate::Yes { warm } = self.classify(table, sc) {
             if self.marker(ev, sc, idx, table, warm, consumer) {
                 return;
@@ -321,59 +373,136 @@ impl Engine {
         consumer: &mut C,
     ) {
         self.counts.syscalls += 1;
-        let latency = ev.ts.saturating_sub(sc.enter_ts);
         let (view_fd, closed) = effects::apply(&mut self.threads, &mut self.fds, ev.tid, table, sc);
-        let io_dir = sc.kind.io_dir();
-        let io_bytes = sc.io_bytes();
         let num = self.bump();
         let fd_info = match &closed {
             Some(c) => Some(c),
             None => self.fds.get(table, view_fd),
         };
-        // Attribution: innermost open span of the thread, else "unattributed".
-        {
-            let acc = match self.spans.innermost_mut(ev.tid) {
-                Some(rec) => &mut rec.io,
-                None => &mut self.unattributed,
-            };
-            acc.syscall(latency, sc.res < 0);
-            if io_bytes > 0 {
-                let io = match io_dir {
-                    Some(IoDir::In) => InOut {
-                        bytes_in: io_bytes,
-                        bytes_out: 0,
-                    },
-                    _ => InOut {
-                        bytes_in: 0,
-                        bytes_out: io_bytes,
-                    },
-                };
-                // The view fd is the syscall's fd for every I/O syscall.
-                charge(acc, fd_info, io);
-                self.counts.io.bytes_in += io.bytes_in;
-                self.counts.io.bytes_out += io.bytes_out;
-                if let SyscallDetail::Sendfile { in_fd } = sc.detail {
-                    let io_in = InOut {
-                        bytes_in: io_bytes,
-                        bytes_out: 0,
-                    };
-                    charge(acc, self.fds.get(table, in_fd), io_in);
-                    self.counts.io.bytes_in += io_bytes;
-                }
-            }
+        let acc = match self.spans.innermost_mut(ev.tid) {
+            Some(rec) => &mut rec.io,
+            None => &mut self.unattributed,
+        };
+        attribute(acc, &mut self.counts, &self.fds, table, ev, sc, fd_info);
+        self.emit_syscall(num, ev, idx, sc, table, fd_info, view_fd, consumer);
+    }
+
+    /// Fast path of an I/O syscall that leaves the fd tables alone, on an fd that
+    /// cannot carry a marker: one fd lookup serves the marker check and the view.
+    /// Returns false (nothing done) for any other syscall.
+    #[inline]
+    fn pure_io<C: Consumer>(
+        &mut self,
+        ev: &Event,
+        sc: &Syscall,
+        idx: u64,
+        table: u64,
+        consumer: &mut C,
+    ) -> bool {
+        let Some(dir) = sc.kind.io_dir() else {
+            return false;
+        };
+        // Socket tuples may update the fd (effects::apply); fd < 0 is never a marker.
+        if sc.fd < 0 || matches!(sc.detail, SyscallDetail::Sock { .. }) {
+            return false;
         }
+        let info = self.fds.get(table, sc.fd);
+        if may_carry_marker(info, sc, dir == IoDir::Out) {
+            return false;
+        }
+        self.counts.syscalls += 1;
+        self.counts.views += 1;
+        let num = self.counts.views;
+        let acc = match self.spans.innermost_mut(ev.tid) {
+            Some(rec) => &mut rec.io,
+            None => &mut self.unattributed,
+        };
+        attribute(acc, &mut self.counts, &self.fds, table, ev, sc, info);
+        self.emit_syscall(num, ev, idx, sc, table, info, sc.fd, consumer);
+        true
+    }
+
+    /// Emits the view of a non-marker syscall.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn emit_syscall<C: Consumer>(
+        &self,
+        num: u64,
+        ev: &Event,
+        idx: u64,
+        sc: &Syscall,
+        table: u64,
+        fd_info: Option<&FdInfo>,
+        view_fd: i64,
+        consumer: &mut C,
+    ) {
         let in_fd = match sc.detail {
             SyscallDetail::Sendfile { in_fd } => self.fds.get(table, in_fd),
             _ => None,
         };
         let class = EventClass::Syscall(SyscallView {
             syscall: sc,
-            latency_ns: latency,
-            io_dir,
-            io_bytes,
+            latency_ns: ev.ts.saturating_sub(sc.enter_ts),
+            io_dir: sc.kind.io_dir(),
+            io_bytes: sc.io_bytes(),
             in_fd,
         });
         self.emit(num, ev, idx, class, fd_info, view_fd, consumer);
+    }
+}
+
+/// Whether a read/write on an fd in this state is a marker candidate (sysdig's per-fd
+/// state machine, plus the producer's null-device flag; see `Engine::classify`).
+#[inline]
+fn may_carry_marker(info: Option<&FdInfo>, sc: &Syscall, writes: bool) -> bool {
+    match info {
+        Some(i) => match i.marker {
+            MarkerState::Tracer => true,
+            MarkerState::Undecided => writes,
+            MarkerState::NotTracer => sc.null_dev && writes && !i.is_null_device(),
+        },
+        None => sc.null_dev && writes,
+    }
+}
+
+/// Charges a non-marker syscall (its time, failure and bytes) to `acc`: the innermost
+/// open span of its thread, or the unattributed accumulator.
+#[inline]
+fn attribute(
+    acc: &mut IoAcc,
+    counts: &mut Counts,
+    fds: &FdTables,
+    table: u64,
+    ev: &Event,
+    sc: &Syscall,
+    fd_info: Option<&FdInfo>,
+) {
+    acc.syscall(ev.ts.saturating_sub(sc.enter_ts), sc.res < 0);
+    let io_bytes = sc.io_bytes();
+    if io_bytes == 0 {
+        return;
+    }
+    let io = match sc.kind.io_dir() {
+        Some(IoDir::In) => InOut {
+            bytes_in: io_bytes,
+            bytes_out: 0,
+        },
+        _ => InOut {
+            bytes_in: 0,
+            bytes_out: io_bytes,
+        },
+    };
+    // The view fd is the syscall's fd for every I/O syscall.
+    charge(acc, fd_info, io);
+    counts.io.bytes_in += io.bytes_in;
+    counts.io.bytes_out += io.bytes_out;
+    if let SyscallDetail::Sendfile { in_fd } = sc.detail {
+        let io_in = InOut {
+            bytes_in: io_bytes,
+            bytes_out: 0,
+        };
+        charge(acc, fds.get(table, in_fd), io_in);
+        counts.io.bytes_in += io_bytes;
     }
 }
 

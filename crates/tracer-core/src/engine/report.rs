@@ -30,15 +30,29 @@ impl Default for EngineConfig {
 }
 
 /// Receives what the engine produces. Closures `FnMut(&EventView)` implement it (and
-/// ignore finished spans).
+/// ignore [`Consumer::span`] calls).
 pub trait Consumer {
     /// One processed event (see [`EventView`]).
     fn event(&mut self, view: &EventView<'_>);
     /// A finished span: closed by its exit (called right after the exit's view),
     /// evicted (C4), or never closed (from [`Engine::finish`](crate::engine::Engine::finish)).
     fn span(&mut self, _span: &SpanRecord) {}
+    /// Whether this consumer looks at finished spans ([`Consumer::span`] and
+    /// [`TracerView::span`](crate::event_view::TracerView::span)). When it returns false
+    /// (and [`EngineConfig::retain_spans`] is off) the engine does not build
+    /// [`SpanRecord`]s for closed and evicted spans: `span` is not called for them and
+    /// exit views carry no span — tag statistics, counters, parents and the [`Report`]
+    /// are the same either way (never-closed spans are always built for the report).
+    /// Asked once per finished span; the default is true.
+    fn wants_spans(&self) -> bool {
+        true
+    }
 }
 
+/// Closures look at events only (they get no [`Consumer::span`] calls), but their exit
+/// views carry the finished span like any consumer's. Implement [`Consumer`] on a type
+/// whose `wants_spans` is false (such as [`BytesBy`](crate::views::BytesBy)) to let the
+/// engine skip building spans.
 impl<F: FnMut(&EventView<'_>)> Consumer for F {
     fn event(&mut self, view: &EventView<'_>) {
         self(view)
@@ -51,6 +65,9 @@ pub struct NoConsumer;
 
 impl Consumer for NoConsumer {
     fn event(&mut self, _view: &EventView<'_>) {}
+    fn wants_spans(&self) -> bool {
+        false
+    }
 }
 
 /// Event and span counters (nothing is dropped silently).

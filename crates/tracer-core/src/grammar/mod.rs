@@ -63,6 +63,7 @@
 //! and checks that every result equals [`parse`] apart from C1 and the quoted ids.
 //! - The invalid-tracer tag uses only the current write's bytes and ends at a NUL.
 
+mod buf;
 mod encode;
 mod error;
 mod json;
@@ -75,7 +76,11 @@ pub use error::{EncodeError, ParseError};
 pub use parse::{parse, parse_all, parse_prefix};
 pub use stream::{invalid_tracer_tag, Decoded, StreamDecoder, DEFAULT_FRAGMENT_CAP};
 
+pub(crate) use buf::{fill_list, fill_pairs, push_key_tag, MarkerBuf, MarkerRef};
 pub(crate) use parse::at;
+#[cfg(test)]
+pub(crate) use parse::parse_all_into;
+pub(crate) use stream::Outcome;
 
 use serde::{Deserialize, Serialize};
 

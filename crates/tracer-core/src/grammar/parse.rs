@@ -1,8 +1,9 @@
 //! Entry points of the parser: one marker, one marker plus its length, all markers of a
 //! write (C2).
 
+use super::buf::MarkerBuf;
 use super::json::parse_json;
-use super::text::parse_text;
+use super::text::parse_text_into;
 use super::{ParseError, Tracer};
 
 /// The byte at `i`, or 0 past the end (the C string terminator the scanners expect).
@@ -40,10 +41,21 @@ pub fn parse(buf: &[u8]) -> Result<Tracer, ParseError> {
 /// Like [`parse`], and also returns how many bytes the marker occupies (up to and
 /// including its closing `:` or `]`).
 pub fn parse_prefix(buf: &[u8]) -> Result<(Tracer, usize), ParseError> {
+    let mut out = MarkerBuf::default();
+    let n = parse_prefix_into(buf, &mut out)?;
+    Ok((out.to_tracer(&out.marker(0)), n))
+}
+
+/// Like [`parse_prefix`], appending the marker to `out` (nothing on error).
+pub(crate) fn parse_prefix_into(buf: &[u8], out: &mut MarkerBuf) -> Result<usize, ParseError> {
     let s = c_str(buf);
     match s.first() {
-        Some(b'>') | Some(b'<') => parse_text(s),
-        _ => parse_json(s),
+        Some(b'>') | Some(b'<') => parse_text_into(s, out),
+        _ => {
+            let (t, n) = parse_json(s)?;
+            out.push_tracer(&t);
+            Ok(n)
+        }
     }
 }
 
@@ -62,9 +74,16 @@ pub fn parse_prefix(buf: &[u8]) -> Result<(Tracer, usize), ParseError> {
 /// assert_eq!(all[1].dir, Direction::Exit);
 /// ```
 pub fn parse_all(buf: &[u8]) -> Result<Vec<Tracer>, ParseError> {
+    let mut out = MarkerBuf::default();
+    parse_all_into(buf, &mut out)?;
+    Ok(out.to_tracers())
+}
+
+/// Like [`parse_all`], into `out` (cleared first; empty on error).
+pub(crate) fn parse_all_into(buf: &[u8], out: &mut MarkerBuf) -> Result<(), ParseError> {
+    out.clear();
     let s = c_str(buf);
-    let (first, mut pos) = parse_prefix(s)?;
-    let mut out = vec![first];
+    let mut pos = parse_prefix_into(s, out)?;
     loop {
         while matches!(at(s, pos), b' ' | b'\t' | b'\r' | b'\n') {
             pos += 1;
@@ -72,13 +91,10 @@ pub fn parse_all(buf: &[u8]) -> Result<Vec<Tracer>, ParseError> {
         if !matches!(at(s, pos), b'>' | b'<' | b'[') {
             break;
         }
-        match parse_prefix(&s[pos..]) {
-            Ok((t, n)) => {
-                out.push(t);
-                pos += n;
-            }
+        match parse_prefix_into(&s[pos..], out) {
+            Ok(n) => pos += n,
             Err(_) => break,
         }
     }
-    Ok(out)
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Per-thread fragment handling (tracers-spec §4, compatibility policy C3).
 
-use super::parse::parse_all;
+use super::buf::MarkerBuf;
+use super::parse::parse_all_into;
 use super::{ParseError, Tracer};
 
 /// Default fragment cap in bytes (sysdig's `MAX_USER_EVT_BUFFER`).
@@ -21,11 +22,22 @@ pub enum Decoded {
     Failed(ParseError),
 }
 
+/// [`Decoded`] with the markers left in the caller's [`MarkerBuf`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The markers are in the buffer.
+    Tracers,
+    /// See [`Decoded::Pending`].
+    Pending,
+    /// See [`Decoded::Failed`].
+    Failed(ParseError),
+}
+
 /// Decodes the marker writes of **one thread** (fragments of different threads are
 /// independent: keep one decoder per writer thread).
 ///
 /// Semantics (sysdig 0.29.3 with the project's fixes):
-/// - No fragment pending: the write is parsed alone ([`parse_all`]). OK ⇒
+/// - No fragment pending: the write is parsed alone ([`parse_all`](super::parse_all)). OK ⇒
 ///   [`Decoded::Tracers`]; truncated ⇒ its bytes become the fragment
 ///   ([`Decoded::Pending`]); failed ⇒ [`Decoded::Failed`].
 /// - A fragment pending: **C3** — if the write parses OK on its own, the fragment is
@@ -73,37 +85,48 @@ impl StreamDecoder {
 
     /// Decodes one write of this thread.
     pub fn feed(&mut self, data: &[u8]) -> Decoded {
+        let mut out = MarkerBuf::default();
+        match self.feed_into(data, &mut out) {
+            Outcome::Tracers => Decoded::Tracers(out.to_tracers()),
+            Outcome::Pending => Decoded::Pending,
+            Outcome::Failed(e) => Decoded::Failed(e),
+        }
+    }
+
+    /// [`StreamDecoder::feed`] into a reusable buffer: on [`Outcome::Tracers`] the
+    /// markers are in `out` (no allocation once `out` is warm).
+    pub(crate) fn feed_into(&mut self, data: &[u8], out: &mut MarkerBuf) -> Outcome {
         if self.pending.is_empty() {
-            return match parse_all(data) {
-                Ok(tracers) => Decoded::Tracers(tracers),
-                Err(e @ ParseError::Failed { .. }) => Decoded::Failed(e),
+            return match parse_all_into(data, out) {
+                Ok(()) => Outcome::Tracers,
+                Err(e @ ParseError::Failed { .. }) => Outcome::Failed(e),
                 Err(ParseError::Truncated { .. }) => {
                     if data.len() > self.cap {
                         self.dropped += 1;
                     } else {
                         self.pending.extend_from_slice(data);
                     }
-                    Decoded::Pending
+                    Outcome::Pending
                 }
             };
         }
 
         // C3: a write that is a complete marker on its own wins over the fragment.
-        if let Ok(tracers) = parse_all(data) {
+        if parse_all_into(data, out).is_ok() {
             self.dropped += 1;
             self.release();
-            return Decoded::Tracers(tracers);
+            return Outcome::Tracers;
         }
 
         self.pending.extend_from_slice(data);
-        match parse_all(&self.pending) {
-            Ok(tracers) => {
+        match parse_all_into(&self.pending, out) {
+            Ok(()) => {
                 self.release();
-                Decoded::Tracers(tracers)
+                Outcome::Tracers
             }
             Err(e @ ParseError::Failed { .. }) => {
                 self.release();
-                Decoded::Failed(e)
+                Outcome::Failed(e)
             }
             Err(ParseError::Truncated { .. }) => {
                 // sysdig keeps the concatenation as a C string: cut at its first NUL.
@@ -114,7 +137,7 @@ impl StreamDecoder {
                     self.dropped += 1;
                     self.release();
                 }
-                Decoded::Pending
+                Outcome::Pending
             }
         }
     }

@@ -3,12 +3,32 @@
 //! The scanner works on a buffer that is already cut at its first NUL byte; reading
 //! past the end yields 0, which plays the role of the C string terminator sysdig sees.
 
+use super::buf::{Mark, MarkerBuf};
 use super::error::{failed, truncated, ParseError};
-use super::{at, Direction, IdForm, Tracer};
+#[cfg(test)]
+use super::Tracer;
+use super::{at, Direction, IdForm};
 
 /// Parses one text-form marker from the start of `s` (no NUL inside, `s[0]` is `>` or
 /// `<`). Returns the tracer and the number of bytes up to and including the closing `:`.
+#[cfg(test)]
 pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
+    let mut buf = MarkerBuf::default();
+    let n = parse_text_into(s, &mut buf)?;
+    Ok((buf.to_tracer(&buf.marker(0)), n))
+}
+
+/// Like `parse_text`, appending the marker to `buf` (nothing is appended on error).
+pub(crate) fn parse_text_into(s: &[u8], buf: &mut MarkerBuf) -> Result<usize, ParseError> {
+    let mark = buf.mark();
+    let r = scan_text(s, buf, mark);
+    if r.is_err() {
+        buf.rollback(mark);
+    }
+    r
+}
+
+fn scan_text(s: &[u8], buf: &mut MarkerBuf, mark: Mark) -> Result<usize, ParseError> {
     let dir = if at(s, 0) == b'>' {
         Direction::Enter
     } else {
@@ -24,17 +44,10 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
     let (id, after_id) = parse_id(s, p)?;
     p = after_id;
 
-    let mut tracer = Tracer {
-        dir,
-        id,
-        tags: Vec::new(),
-        args: Vec::new(),
-    };
-
     // Tags. Project (C1): a first tag starting with `0` is ordinary.
     if at(s, p) != b':' {
         loop {
-            let mut tag = Vec::new();
+            let tag = buf.pos();
             loop {
                 match at(s, p) {
                     0 => return Err(truncated(p, "data ends inside the tags")),
@@ -43,7 +56,7 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
                         if next == 0 {
                             return Err(truncated(p + 1, "data ends after a backslash"));
                         }
-                        tag.push(next);
+                        buf.push_byte(next);
                         p += 2;
                     }
                     b'.' | b':' => break,
@@ -54,12 +67,12 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
                         let end = run_end(s, p, |c| {
                             matches!(c, b'\\' | b'.' | b':' | b'>' | b'<' | b'=' | b'\n')
                         });
-                        tag.extend_from_slice(&s[p..end]);
+                        buf.push_bytes(&s[p..end]);
                         p = end;
                     }
                 }
             }
-            tracer.tags.push(tag);
+            buf.end_tag(tag);
             let sep = at(s, p);
             p += 1;
             if sep == b':' {
@@ -73,11 +86,14 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
     // Arguments.
     match at(s, p) {
         0 => return Err(truncated(p, "data ends before the arguments")),
-        b':' => return Ok((tracer, p + 1)),
+        b':' => {
+            buf.end_marker(mark, dir, id);
+            return Ok(p + 1);
+        }
         _ => {}
     }
     loop {
-        let mut name = Vec::new();
+        let name = buf.pos();
         loop {
             match at(s, p) {
                 0 => break,
@@ -87,7 +103,7 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
                         p += 1;
                         break;
                     }
-                    name.push(next);
+                    buf.push_byte(next);
                     p += 2;
                 }
                 b'=' => break,
@@ -96,14 +112,14 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
                 }
                 _ => {
                     let end = run_end(s, p, |c| matches!(c, b'\\' | b'=' | b'>' | b'<' | b'\n'));
-                    name.extend_from_slice(&s[p..end]);
+                    buf.push_bytes(&s[p..end]);
                     p = end;
                 }
             }
         }
         if at(s, p) == 0 {
             // sysdig looks at the last (unescaped) byte of the name.
-            return Err(if name.last() == Some(&b':') {
+            return Err(if buf.since(name).last() == Some(&b':') {
                 failed(p, "argument without value")
             } else {
                 truncated(p, "data ends inside an argument name")
@@ -111,7 +127,7 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
         }
         p += 1; // '='
 
-        let mut value = Vec::new();
+        let value = buf.pos();
         loop {
             match at(s, p) {
                 0 => return Err(truncated(p, "data ends inside an argument value")),
@@ -120,22 +136,23 @@ pub(crate) fn parse_text(s: &[u8]) -> Result<(Tracer, usize), ParseError> {
                     if next == 0 {
                         return Err(truncated(p + 1, "data ends after a backslash"));
                     }
-                    value.push(next);
+                    buf.push_byte(next);
                     p += 2;
                 }
                 b',' | b':' | b'=' => break,
                 _ => {
                     let end = run_end(s, p, |c| matches!(c, b'\\' | b',' | b':' | b'='));
-                    value.extend_from_slice(&s[p..end]);
+                    buf.push_bytes(&s[p..end]);
                     p = end;
                 }
             }
         }
-        tracer.args.push((name, value));
+        buf.end_arg(name, value);
         let sep = at(s, p);
         p += 1;
         if sep == b':' {
-            return Ok((tracer, p));
+            buf.end_marker(mark, dir, id);
+            return Ok(p);
         }
     }
 }

@@ -76,6 +76,8 @@ pub struct BytesBy {
     ids: FxHashMap<IdKey, usize>,
     texts: FxHashMap<Vec<u8>, usize>,
     rows: Vec<(Vec<u8>, u64)>,
+    /// The key added last and its row (consecutive I/O mostly shares a key).
+    last: Option<(IdKey, usize)>,
 }
 
 /// Cheap per-event key; several keys may share a row (same text).
@@ -104,6 +106,7 @@ impl BytesBy {
             ids: FxHashMap::default(),
             texts: FxHashMap::default(),
             rows: Vec::new(),
+            last: None,
         }
     }
 
@@ -117,12 +120,20 @@ impl BytesBy {
         self.rows.len() - 1
     }
 
+    #[inline]
     fn add_id(&mut self, key: IdKey, bytes: u64, text: impl FnOnce() -> Vec<u8>) {
-        let row = match self.ids.get(&key) {
-            Some(&r) => r,
-            None => {
-                let r = self.row_of_text(&text());
-                self.ids.insert(key, r);
+        let row = match self.last {
+            Some((k, r)) if k == key => r,
+            _ => {
+                let r = match self.ids.get(&key) {
+                    Some(&r) => r,
+                    None => {
+                        let r = self.row_of_text(&text());
+                        self.ids.insert(key, r);
+                        r
+                    }
+                };
+                self.last = Some((key, r));
                 r
             }
         };
@@ -224,6 +235,16 @@ impl BytesBy {
     /// The sum for one key text.
     pub fn get(&self, key: &[u8]) -> Option<u64> {
         self.texts.get(key).map(|&r| self.rows[r].1)
+    }
+}
+
+/// A bytes-by table is a consumer of events only (it never asks for finished spans).
+impl crate::engine::Consumer for BytesBy {
+    fn event(&mut self, view: &EventView<'_>) {
+        self.add(view);
+    }
+    fn wants_spans(&self) -> bool {
+        false
     }
 }
 

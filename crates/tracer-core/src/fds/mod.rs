@@ -10,8 +10,7 @@
 //! [`MarkerState::Tracer`]: crate::fds::MarkerState::Tracer
 //! [`MarkerState::NotTracer`]: crate::fds::MarkerState::NotTracer
 
-use std::borrow::Cow;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -19,13 +18,14 @@ use serde::{Deserialize, Serialize};
 use crate::event::{FdTarget, L4Proto};
 use crate::intern::Interner;
 
+mod names;
+mod paths;
+
+pub use names::{fd_name, infer_local, push_endpoint};
+pub use paths::{open_flags, resolve_path};
+
 /// The path of the null device, the only path whose fds can carry markers.
 pub const NULL_DEVICE: &str = "/dev/null";
-
-/// `O_DIRECTORY` (Linux).
-const O_DIRECTORY: u32 = 0o200000;
-/// `O_CLOEXEC` (Linux).
-const O_CLOEXEC: u32 = 0o2000000;
 
 /// Coarse kind of an fd, used to split I/O bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -149,69 +149,6 @@ impl FdInfo {
     }
 }
 
-/// sysdig's `fd.name` of a target — the one naming function of the project (the engine's
-/// interned names, bytes-by tables and the filter's `fd.name` should all use it):
-/// - files, directories and unix sockets: the path (possibly empty);
-/// - IPv4/IPv6 sockets: `cip:cport->sip:sport` (client side first, whatever side this
-///   process is), a lone endpoint as `ip:port` (a bound or listening socket), nothing
-///   when no endpoint is known. Addresses are printed like sysdig (`inet_ntop`, **no
-///   brackets** around IPv6 addresses: `::1:38255->::1:2345`);
-/// - pipes: empty (sysdig names a `pipe()` fd with the empty string);
-/// - other kinds: the producer's name; unknown targets: empty (sysdig reports the empty
-///   name on the exit of an I/O syscall on an fd it does not know).
-pub fn fd_name(target: &FdTarget) -> Cow<'_, str> {
-    match target {
-        FdTarget::File(p) | FdTarget::Directory(p) | FdTarget::Unix(p) => Cow::Borrowed(p),
-        FdTarget::Inet {
-            local,
-            remote,
-            server,
-            ..
-        } => {
-            let (client, srv) = if *server {
-                (remote, local)
-            } else {
-                (local, remote)
-            };
-            let mut out = String::new();
-            match (client, srv) {
-                (Some(c), Some(s)) => {
-                    push_endpoint(&mut out, c);
-                    out.push_str("->");
-                    push_endpoint(&mut out, s);
-                }
-                (Some(a), None) | (None, Some(a)) => push_endpoint(&mut out, a),
-                (None, None) => {}
-            }
-            Cow::Owned(out)
-        }
-        FdTarget::Other(s) => Cow::Borrowed(s),
-        FdTarget::Pipe | FdTarget::Unknown => Cow::Borrowed(""),
-    }
-}
-
-/// Appends `ip:port` as sysdig prints a socket endpoint (IPv6 without brackets).
-pub fn push_endpoint(out: &mut String, a: &SocketAddr) {
-    use std::fmt::Write as _;
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{}:{}", a.ip(), a.port());
-}
-
-/// The local endpoint sysdig infers for a datagram socket whose local side is unknown
-/// when a `sendto`/`recvfrom`… tuple names only the peer (an unbound socket: the kernel
-/// picks the address after the enter event). sysdig picks the capture machine's
-/// interface address matching the peer: for a loopback peer that is the loopback
-/// address (`127.0.0.1` for any `127.x`, `::1`), with port 0. For other peers it needs
-/// the machine's interface list, which the event model does not carry: `None` then.
-pub fn infer_local(remote: &SocketAddr) -> Option<SocketAddr> {
-    let ip = match remote.ip() {
-        IpAddr::V4(v4) if v4.is_loopback() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_loopback() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        _ => return None,
-    };
-    Some(SocketAddr::new(ip, 0))
-}
-
 /// All fd tables (one per process, or shared with `CLONE_FILES`), flattened into one
 /// map keyed by `(table, fd)` so a lookup is a single hash probe; plus the name
 /// interner shared by every fd.
@@ -227,6 +164,8 @@ pub struct FdTables {
     inet_names: FxHashMap<(Option<SocketAddr>, Option<SocketAddr>), u32>,
     /// Name ids of peer addresses already formatted.
     peer_names: FxHashMap<SocketAddr, u32>,
+    /// Id of the empty name, once interned.
+    empty: Option<u32>,
 }
 
 impl FdTables {
@@ -316,6 +255,15 @@ impl FdTables {
         info
     }
 
+    /// The id of the empty name (pipes, unknown targets).
+    #[inline]
+    fn empty_name(&mut self) -> u32 {
+        match self.empty {
+            Some(id) => id,
+            None => *self.empty.insert(self.names.intern("")),
+        }
+    }
+
     /// Recomputes kind and interned names after the target changed.
     fn rename(&mut self, info: &mut FdInfo) {
         info.kind = FdKind::of(&info.target);
@@ -348,7 +296,10 @@ impl FdTables {
                 .or_insert_with(|| names.intern(&*fd_name(target)));
         } else {
             info.peer_id = None;
-            info.name_id = self.names.intern(&*fd_name(&info.target));
+            info.name_id = match &info.target {
+                FdTarget::Pipe | FdTarget::Unknown => self.empty_name(),
+                t => self.names.intern(&*fd_name(t)),
+            };
         }
     }
 
@@ -496,103 +447,9 @@ pub struct SocketUpdate<'a> {
     pub server: Option<bool>,
 }
 
-/// Whether open flags ask for a directory / close-on-exec.
-pub fn open_flags(flags: u32) -> (bool, bool) {
-    (flags & O_DIRECTORY != 0, flags & O_CLOEXEC != 0)
-}
-
-/// Joins `rel` onto `base` and normalises `.` and `..` lexically (no filesystem access).
-/// An absolute `rel` is returned normalised; an empty `base` leaves `rel` as is.
-pub fn resolve_path(base: &str, rel: &str) -> String {
-    let joined;
-    let full = if rel.starts_with('/') {
-        rel
-    } else if base.is_empty() {
-        return rel.to_string();
-    } else {
-        joined = format!("{base}/{rel}");
-        &joined
-    };
-    let mut parts: Vec<&str> = Vec::new();
-    for comp in full.split('/') {
-        match comp {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    let mut out = String::with_capacity(full.len());
-    for p in &parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resolves_paths() {
-        assert_eq!(resolve_path("/home/u", "a/b.txt"), "/home/u/a/b.txt");
-        assert_eq!(resolve_path("/home/u", "../x"), "/home/x");
-        assert_eq!(resolve_path("/", "./x/./y"), "/x/y");
-        assert_eq!(resolve_path("/a", "/dev/null"), "/dev/null");
-        assert_eq!(resolve_path("", "rel"), "rel");
-        assert_eq!(resolve_path("/a", ".."), "/");
-    }
-
-    fn inet(local: Option<&str>, remote: Option<&str>, server: bool) -> FdTarget {
-        FdTarget::Inet {
-            proto: L4Proto::Tcp,
-            local: local.map(|a| a.parse().unwrap()),
-            remote: remote.map(|a| a.parse().unwrap()),
-            server,
-        }
-    }
-
-    #[test]
-    fn names_like_sysdig() {
-        // Client side first; IPv6 without brackets (sysdig 0.29 output).
-        let t = inet(Some("10.0.0.1:40001"), Some("93.184.216.34:80"), false);
-        assert_eq!(fd_name(&t), "10.0.0.1:40001->93.184.216.34:80");
-        let t = inet(Some("10.0.0.1:8080"), Some("192.168.1.5:51000"), true);
-        assert_eq!(fd_name(&t), "192.168.1.5:51000->10.0.0.1:8080");
-        let t = inet(Some("[::1]:38255"), Some("[::1]:2345"), false);
-        assert_eq!(fd_name(&t), "::1:38255->::1:2345");
-        let t = inet(
-            Some("[2600:1f18:262c:6542:9aa6:df7a:9a47:d29e]:37140"),
-            Some("[2607:f8b0:4004:802::2004]:80"),
-            false,
-        );
-        assert_eq!(
-            fd_name(&t),
-            "2600:1f18:262c:6542:9aa6:df7a:9a47:d29e:37140->2607:f8b0:4004:802::2004:80"
-        );
-        assert_eq!(fd_name(&inet(Some("[::]:53"), None, true)), ":::53");
-        assert_eq!(fd_name(&inet(None, None, false)), "");
-        assert_eq!(fd_name(&FdTarget::Pipe), "");
-        assert_eq!(fd_name(&FdTarget::Unknown), "");
-        assert_eq!(fd_name(&FdTarget::File("/a b".into())), "/a b");
-        assert!(matches!(
-            fd_name(&FdTarget::File("/x".into())),
-            Cow::Borrowed(_)
-        ));
-    }
-
-    #[test]
-    fn infers_loopback_local_side() {
-        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
-        assert_eq!(infer_local(&a("[::1]:2345")), Some(a("[::1]:0")));
-        assert_eq!(infer_local(&a("127.0.0.53:53")), Some(a("127.0.0.1:0")));
-        assert_eq!(infer_local(&a("8.8.8.8:53")), None);
-    }
 
     #[test]
     fn reconnect_keeps_the_peer() {

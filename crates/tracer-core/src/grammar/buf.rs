@@ -1,0 +1,327 @@
+//! [`MarkerBuf`]: the markers of one write decoded into reusable flat buffers (one byte
+//! buffer plus ranges), so decoding a marker allocates nothing once the buffers are
+//! warm. The owned [`Tracer`] form is built from it when a caller wants one.
+
+use super::{Direction, IdForm, Tracer};
+
+/// One decoded marker inside a [`MarkerBuf`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MarkerRef {
+    /// Enter or exit.
+    pub dir: Direction,
+    /// The id as written.
+    pub id: IdForm,
+    /// Range of this marker's entries in `MarkerBuf::tags`.
+    tags: (u32, u32),
+    /// Range of this marker's entries in `MarkerBuf::args`.
+    args: (u32, u32),
+}
+
+/// Decoded markers (in write order) with their unescaped tag and argument bytes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MarkerBuf {
+    bytes: Vec<u8>,
+    /// `(start, end)` in `bytes` per tag.
+    tags: Vec<(u32, u32)>,
+    /// `(name start, name end, value end)` in `bytes` per argument (the value follows
+    /// the name).
+    args: Vec<(u32, u32, u32)>,
+    markers: Vec<MarkerRef>,
+}
+
+/// Lengths of a [`MarkerBuf`]'s buffers, to roll back a marker that failed to parse.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    bytes: usize,
+    tags: usize,
+    args: usize,
+    markers: usize,
+}
+
+impl MarkerBuf {
+    /// Forgets every marker (keeps the memory).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.tags.clear();
+        self.args.clear();
+        self.markers.clear();
+    }
+
+    /// Number of markers.
+    pub fn len(&self) -> usize {
+        self.markers.len()
+    }
+
+    /// The `i`-th marker.
+    pub fn marker(&self, i: usize) -> MarkerRef {
+        self.markers[i]
+    }
+
+    /// The current lengths (see [`MarkerBuf::rollback`]).
+    pub fn mark(&self) -> Mark {
+        Mark {
+            bytes: self.bytes.len(),
+            tags: self.tags.len(),
+            args: self.args.len(),
+            markers: self.markers.len(),
+        }
+    }
+
+    /// Drops everything added since `m`.
+    pub fn rollback(&mut self, m: Mark) {
+        self.bytes.truncate(m.bytes);
+        self.tags.truncate(m.tags);
+        self.args.truncate(m.args);
+        self.markers.truncate(m.markers);
+    }
+
+    /// Position of the next byte pushed.
+    #[inline]
+    pub fn pos(&self) -> u32 {
+        self.bytes.len() as u32
+    }
+
+    /// Appends unescaped bytes (of the tag or argument being decoded).
+    #[inline]
+    pub fn push_bytes(&mut self, b: &[u8]) {
+        self.bytes.extend_from_slice(b);
+    }
+
+    /// Appends one unescaped byte.
+    #[inline]
+    pub fn push_byte(&mut self, b: u8) {
+        self.bytes.push(b);
+    }
+
+    /// The bytes pushed since `start`.
+    #[inline]
+    pub fn since(&self, start: u32) -> &[u8] {
+        &self.bytes[start as usize..]
+    }
+
+    /// Ends a tag that started at byte `start`.
+    #[inline]
+    pub fn end_tag(&mut self, start: u32) {
+        self.tags.push((start, self.pos()));
+    }
+
+    /// Ends an argument whose name started at `name` and whose value at `value`.
+    #[inline]
+    pub fn end_arg(&mut self, name: u32, value: u32) {
+        self.args.push((name, value, self.pos()));
+    }
+
+    /// Ends a marker whose tags and arguments were pushed since `m`.
+    pub fn end_marker(&mut self, m: Mark, dir: Direction, id: IdForm) {
+        self.markers.push(MarkerRef {
+            dir,
+            id,
+            tags: (m.tags as u32, self.tags.len() as u32),
+            args: (m.args as u32, self.args.len() as u32),
+        });
+    }
+
+    /// Appends an owned marker.
+    pub fn push_tracer(&mut self, t: &Tracer) {
+        let m = self.mark();
+        for tag in &t.tags {
+            let s = self.pos();
+            self.push_bytes(tag);
+            self.end_tag(s);
+        }
+        for (name, value) in &t.args {
+            let n = self.pos();
+            self.push_bytes(name);
+            let v = self.pos();
+            self.push_bytes(value);
+            self.end_arg(n, v);
+        }
+        self.end_marker(m, t.dir, t.id);
+    }
+
+    /// Number of tags of a marker.
+    #[inline]
+    pub fn tag_count(&self, m: &MarkerRef) -> usize {
+        (m.tags.1 - m.tags.0) as usize
+    }
+
+    /// The tags of a marker.
+    pub fn tags<'s>(&'s self, m: &MarkerRef) -> impl ExactSizeIterator<Item = &'s [u8]> + 's {
+        self.tags[m.tags.0 as usize..m.tags.1 as usize]
+            .iter()
+            .map(|&(a, b)| &self.bytes[a as usize..b as usize])
+    }
+
+    /// The `(name, value)` arguments of a marker.
+    pub fn args<'s>(
+        &'s self,
+        m: &MarkerRef,
+    ) -> impl ExactSizeIterator<Item = (&'s [u8], &'s [u8])> + 's {
+        self.args[m.args.0 as usize..m.args.1 as usize]
+            .iter()
+            .map(|&(n, v, e)| {
+                (
+                    &self.bytes[n as usize..v as usize],
+                    &self.bytes[v as usize..e as usize],
+                )
+            })
+    }
+
+    /// Writes the tag-path key of a marker into `out` (each tag as its length, 4 bytes
+    /// little-endian, then its bytes: distinct paths give distinct keys) and returns
+    /// the length of the key of its parent path (all tags but the last).
+    pub fn path_key(&self, m: &MarkerRef, out: &mut Vec<u8>) -> usize {
+        out.clear();
+        let mut parent = 0;
+        for tag in self.tags(m) {
+            parent = out.len();
+            push_key_tag(out, tag);
+        }
+        parent
+    }
+
+    /// The owned form of a marker.
+    pub fn to_tracer(&self, m: &MarkerRef) -> Tracer {
+        Tracer {
+            dir: m.dir,
+            id: m.id,
+            tags: self.tags(m).map(<[u8]>::to_vec).collect(),
+            args: self
+                .args(m)
+                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .collect(),
+        }
+    }
+
+    /// Every marker in owned form.
+    pub fn to_tracers(&self) -> Vec<Tracer> {
+        self.markers.iter().map(|m| self.to_tracer(m)).collect()
+    }
+}
+
+/// Appends one tag to a tag-path key (see [`MarkerBuf::path_key`]).
+#[inline]
+pub(crate) fn push_key_tag(out: &mut Vec<u8>, tag: &[u8]) {
+    out.extend_from_slice(&(tag.len() as u32).to_le_bytes());
+    out.extend_from_slice(tag);
+}
+
+/// Most byte buffers [`fill_pairs`] and [`fill_list`] keep in their spare pool.
+const SPARE_BYTES: usize = 1024;
+
+/// A byte buffer from the spare pool (or a new one), holding a copy of `b`.
+fn copy_of(spare: &mut Vec<Vec<u8>>, b: &[u8]) -> Vec<u8> {
+    let mut v = spare.pop().unwrap_or_default();
+    v.clear();
+    v.extend_from_slice(b);
+    v
+}
+
+/// Puts a no longer needed byte buffer into the spare pool.
+fn keep_spare(spare: &mut Vec<Vec<u8>>, v: Vec<u8>) {
+    if spare.len() < SPARE_BYTES && v.capacity() > 0 {
+        spare.push(v);
+    }
+}
+
+/// Fills `dst` with owned copies of `src`, reusing the buffers `dst` already holds and
+/// those of `spare` (which receives the buffers `dst` no longer needs).
+pub(crate) fn fill_pairs<'s>(
+    dst: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    src: impl ExactSizeIterator<Item = (&'s [u8], &'s [u8])>,
+    spare: &mut Vec<Vec<u8>>,
+) {
+    let n = src.len();
+    while dst.len() > n {
+        if let Some((a, b)) = dst.pop() {
+            keep_spare(spare, a);
+            keep_spare(spare, b);
+        }
+    }
+    for (i, (name, value)) in src.enumerate() {
+        match dst.get_mut(i) {
+            Some((a, b)) => {
+                a.clear();
+                a.extend_from_slice(name);
+                b.clear();
+                b.extend_from_slice(value);
+            }
+            None => {
+                let pair = (copy_of(spare, name), copy_of(spare, value));
+                dst.push(pair);
+            }
+        }
+    }
+}
+
+/// Fills `dst` with owned copies of `src`, like [`fill_pairs`].
+pub(crate) fn fill_list<'s>(
+    dst: &mut Vec<Vec<u8>>,
+    src: impl ExactSizeIterator<Item = &'s [u8]>,
+    spare: &mut Vec<Vec<u8>>,
+) {
+    let n = src.len();
+    while dst.len() > n {
+        if let Some(a) = dst.pop() {
+            keep_spare(spare, a);
+        }
+    }
+    for (i, item) in src.enumerate() {
+        match dst.get_mut(i) {
+            Some(a) => {
+                a.clear();
+                a.extend_from_slice(item);
+            }
+            None => {
+                let v = copy_of(spare, item);
+                dst.push(v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse_all_into;
+    use super::*;
+
+    #[test]
+    fn decodes_into_ranges_and_keys_paths() {
+        let mut b = MarkerBuf::default();
+        parse_all_into(b">:t:a\\.b.c:x=1,y=\\,: <:t:a\\.b::", &mut b).unwrap();
+        assert_eq!(b.len(), 2);
+        let (m0, m1) = (b.marker(0), b.marker(1));
+        assert_eq!(b.tags(&m0).collect::<Vec<_>>(), [&b"a.b"[..], b"c"]);
+        assert_eq!(
+            b.args(&m0).collect::<Vec<_>>(),
+            [(&b"x"[..], &b"1"[..]), (b"y", b",")]
+        );
+        assert_eq!(b.to_tracer(&m1).tags, vec![b"a.b".to_vec()]);
+        // Keys: the parent key of `a.b`+`c` is the key of `a.b`; ["a","b"] differs.
+        let (mut k0, mut k1) = (Vec::new(), Vec::new());
+        let parent = b.path_key(&m0, &mut k0);
+        b.path_key(&m1, &mut k1);
+        assert_eq!(&k0[..parent], &k1[..]);
+        let mut split = Vec::new();
+        push_key_tag(&mut split, b"a");
+        push_key_tag(&mut split, b"b");
+        assert_ne!(split, k1);
+        // A failed parse leaves nothing behind.
+        assert!(parse_all_into(b">:t:a>b::", &mut b).is_err());
+        assert_eq!(b.len(), 0);
+    }
+
+    #[test]
+    fn fill_reuses_and_trims() {
+        let mut spare = Vec::new();
+        let mut dst = vec![(b"old".to_vec(), b"v".to_vec()); 3];
+        fill_pairs(&mut dst, [(&b"n"[..], &b"1"[..])].into_iter(), &mut spare);
+        assert_eq!(dst, vec![(b"n".to_vec(), b"1".to_vec())]);
+        assert_eq!(spare.len(), 4);
+        let mut list = Vec::new();
+        fill_list(&mut list, [&b"a"[..], b"b"].into_iter(), &mut spare);
+        assert_eq!(spare.len(), 2);
+        fill_list(&mut list, [&b"c"[..]].into_iter(), &mut spare);
+        assert_eq!((list, spare.len()), (vec![b"c".to_vec()], 3));
+    }
+}
