@@ -8,11 +8,12 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracer_core::engine::{Consumer, Engine, EngineConfig, Report};
+use tracer_core::event::Event;
 use tracer_core::event_view::EventView;
 use tracer_core::filter::lines::{Line, LineSplitter};
 use tracer_core::filter::Filter;
 use tracer_scap::evtable::EVENT_TABLE;
-use tracer_scap::{ScapReader, OTHER_EVENT_BASE};
+use tracer_scap::{ScapError, ScapReader, ScapWarning, ThreadedReader, OTHER_EVENT_BASE};
 
 /// Opens a capture file with a clear error when it is missing or not a capture.
 pub fn open_capture(path: &Path) -> Result<ScapReader> {
@@ -34,6 +35,40 @@ pub fn compile_filter(text: Option<&str>) -> Result<Option<Filter>> {
     match Filter::compile(text) {
         Ok(f) => Ok(Some(f)),
         Err(e) => bail!("bad filter {text:?}: {e}"),
+    }
+}
+
+/// A capture being read: decoded on a second thread when the machine has more than one
+/// CPU (the engine then runs alongside the decoding), else in line.
+#[allow(clippy::large_enum_variant)] // one per replay, never moved in a loop
+enum Source {
+    Inline(ScapReader),
+    Threaded(ThreadedReader),
+}
+
+impl Source {
+    fn new(reader: ScapReader) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cpus > 1 {
+            Source::Threaded(reader.into_threaded())
+        } else {
+            Source::Inline(reader)
+        }
+    }
+
+    fn next_ref(&mut self) -> Result<Option<&Event>, ScapError> {
+        match self {
+            Source::Inline(r) => r.next_ref(),
+            Source::Threaded(r) => r.next_ref(),
+        }
+    }
+
+    /// Damage notices (complete once the end was reached).
+    fn warnings(&self) -> &[ScapWarning] {
+        match self {
+            Source::Inline(r) => r.warnings(),
+            Source::Threaded(r) => r.warnings(),
+        }
     }
 }
 
@@ -111,7 +146,7 @@ pub fn replay_until<C: Consumer>(
     consumer: &mut C,
     done: impl Fn(&C) -> bool,
 ) -> Result<Replay> {
-    let mut reader = open_capture(path)?;
+    let mut reader = Source::new(open_capture(path)?);
     let spinner = spinner(path);
     let mut engine = Engine::new(config);
     let mut n: u64 = 0;

@@ -5,7 +5,10 @@
 //! `TRACER_BENCH_ITERATIONS` (default 110 000) workload iterations: 38 capture events
 //! each, i.e. ~4.2 M capture events = ~2.1 M syscalls. sysdig runs
 //! `TRACER_BENCH_SYSDIG_RUNS` times (default 3; it is slow). The ratio printed is
-//! median(sysdig) / median(ours), both wall-clock in this same run.
+//! median(sysdig) / median(ours), both wall-clock in this same run. `ours_threaded`
+//! is the same pipeline with the capture decoded on a second thread
+//! ([`tracer_scap::ThreadedReader`]). `TRACER_BENCH_QUICK=1` skips the criterion
+//! group (only the side-by-side summary runs).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -14,10 +17,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tracer_core::engine::{Engine, EngineConfig};
-use tracer_core::event_view::EventView;
 use tracer_core::views::{ByField, BytesBy};
 use tracer_scap::synth::{generate, SynthConfig};
-use tracer_scap::{ScapReader, ScapWriter, WriterOptions};
+use tracer_scap::{ScapReader, ScapWriter, ThreadedReader, WriterOptions};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -55,22 +57,36 @@ fn make_capture(path: &Path, iterations: usize) -> u64 {
     n
 }
 
+/// Feeds every event of a lending reader (`ScapReader` or `ThreadedReader`) to the
+/// engine and a bytes-by-span table; returns the table rows.
+macro_rules! pipeline {
+    ($reader:expr) => {{
+        let mut r = $reader;
+        let mut engine = Engine::new(EngineConfig::default());
+        let mut table = BytesBy::new(ByField::parse("evtin.span.tags").unwrap());
+        // The table is the consumer: it looks at events only, so the engine builds no
+        // finished-span records for it.
+        while let Some(ev) = r.next_ref().unwrap() {
+            engine.process(ev, &mut table);
+        }
+        engine.finish(&mut table);
+        table
+            .table()
+            .rows
+            .into_iter()
+            .map(|(k, b)| (k.0, b))
+            .collect::<Vec<(Vec<u8>, u64)>>()
+    }};
+}
+
 /// Our pipeline: read, engine, bytes by `evtin.span.tags`. Returns the table rows.
 fn ours(path: &Path) -> Vec<(Vec<u8>, u64)> {
-    let mut r = ScapReader::open(path).unwrap();
-    let mut engine = Engine::new(EngineConfig::default());
-    let mut table = BytesBy::new(ByField::parse("evtin.span.tags").unwrap());
-    let mut consumer = |v: &EventView<'_>| table.add(v);
-    while let Some(ev) = r.next_ref().unwrap() {
-        engine.process(ev, &mut consumer);
-    }
-    engine.finish(&mut consumer);
-    table
-        .table()
-        .rows
-        .into_iter()
-        .map(|(k, b)| (k.0, b))
-        .collect()
+    pipeline!(ScapReader::open(path).unwrap())
+}
+
+/// The same pipeline with the capture decoded on a second thread.
+fn ours_threaded(path: &Path) -> Vec<(Vec<u8>, u64)> {
+    pipeline!(ThreadedReader::open(path).unwrap())
 }
 
 /// The reader alone (no engine): how much of the time is ours.
@@ -137,33 +153,42 @@ fn bench(c: &mut Criterion) {
         t.elapsed()
     );
 
-    let mut g = c.benchmark_group("scap");
-    g.sample_size(10)
-        .measurement_time(Duration::from_secs(20))
-        .warm_up_time(Duration::from_secs(2));
-    g.bench_function("read+engine+bytes_by_span", |b| {
-        b.iter(|| black_box(ours(&path)))
-    });
-    g.finish();
+    if std::env::var_os("TRACER_BENCH_QUICK").is_none() {
+        let mut g = c.benchmark_group("scap");
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(20))
+            .warm_up_time(Duration::from_secs(2));
+        g.bench_function("read+engine+bytes_by_span", |b| {
+            b.iter(|| black_box(ours(&path)))
+        });
+        g.bench_function("threaded_read+engine+bytes_by_span", |b| {
+            b.iter(|| black_box(ours_threaded(&path)))
+        });
+        g.bench_function("read_only", |b| b.iter(|| black_box(read_only(&path))));
+        g.finish();
+    }
 
-    // Side by side, same run: our median over 5 runs vs sysdig's over N runs, both
+    // Side by side, same run: our medians over 5 runs vs sysdig's over N runs, both
     // wall-clock and CPU time (the CPU ratio is the robust one on a loaded machine).
-    let (mut runs, mut cpu_runs) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        let (t, c) = (Instant::now(), cpu_time(false));
+    let measure = |f: &dyn Fn()| {
+        let (mut runs, mut cpu_runs) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let (t, c) = (Instant::now(), cpu_time(false));
+            f();
+            runs.push(t.elapsed());
+            cpu_runs.push(cpu_time(false) - c);
+        }
+        (median(runs), median(cpu_runs))
+    };
+    let (ours_med, ours_cpu) = measure(&|| {
         black_box(ours(&path));
-        runs.push(t.elapsed());
-        cpu_runs.push(cpu_time(false) - c);
-    }
-    let (ours_med, ours_cpu) = (median(runs), median(cpu_runs));
-    let (mut rruns, mut rcpu) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        let (t, c) = (Instant::now(), cpu_time(false));
+    });
+    let (thr_med, thr_cpu) = measure(&|| {
+        black_box(ours_threaded(&path));
+    });
+    let (read_med, read_cpu) = measure(&|| {
         black_box(read_only(&path));
-        rruns.push(t.elapsed());
-        rcpu.push(cpu_time(false) - c);
-    }
-    let (read_med, read_cpu) = (median(rruns), median(rcpu));
+    });
     let n = env_usize("TRACER_BENCH_SYSDIG_RUNS", 3).max(1);
     let (mut sys_runs, mut sys_cpu_runs) = (Vec::new(), Vec::new());
     let mut out = String::new();
@@ -175,56 +200,61 @@ fn bench(c: &mut Criterion) {
         out = o;
     }
     let (sys_med, sys_cpu) = (median(sys_runs), median(sys_cpu_runs));
-    // Sanity: both computed the same table.
-    let table = ours(&path);
+    // Sanity: both pipelines computed sysdig's table.
     let v: serde_json::Value = serde_json::from_str(&out).expect("sysdig JSON");
-    let theirs: Vec<(String, u64)> = v["data"]
+    let mut theirs: Vec<(String, u64)> = v["data"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap()))
         .collect();
-    let mut ours_rows: Vec<(String, u64)> = table
-        .into_iter()
-        .map(|(k, b)| (String::from_utf8_lossy(&k).into_owned(), b))
-        .collect();
-    let mut theirs_sorted = theirs.clone();
-    ours_rows.sort();
-    theirs_sorted.sort();
-    let agree = ours_rows == theirs_sorted;
+    theirs.sort();
+    let rows = |table: Vec<(Vec<u8>, u64)>| {
+        let mut r: Vec<(String, u64)> = table
+            .into_iter()
+            .map(|(k, b)| (String::from_utf8_lossy(&k).into_owned(), b))
+            .collect();
+        r.sort();
+        r
+    };
+    let ours_rows = rows(ours(&path));
+    let thr_rows = rows(ours_threaded(&path));
+    let agree = ours_rows == theirs;
+    let thr_agree = thr_rows == theirs;
     let per_s = |d: Duration| events as f64 / d.as_secs_f64() / 1e6;
+    let line = |name: &str, wall: Duration, cpu: Duration| {
+        println!(
+            "{name:<21}: {:>10.3?} ({:>6.2} M ev/s)   {:>10.3?} ({:>6.2} M ev/s)",
+            wall,
+            per_s(wall),
+            cpu,
+            per_s(cpu)
+        );
+    };
     println!();
     println!("=== read + engine + bytes by evtin.span.tags, {events} capture events ===");
     println!("                        wall (median)                 CPU (median)");
-    println!(
-        "tracer-scap + engine : {:>10.3?} ({:>6.2} M ev/s)   {:>10.3?} ({:>6.2} M ev/s)",
-        ours_med,
-        per_s(ours_med),
-        ours_cpu,
-        per_s(ours_cpu)
-    );
-    println!(
-        "  of which reading   : {:>10.3?} ({:>6.2} M ev/s)   {:>10.3?} ({:>6.2} M ev/s)",
-        read_med,
-        per_s(read_med),
-        read_cpu,
-        per_s(read_cpu)
-    );
-    println!(
-        "sysdig 0.29.3        : {:>10.3?} ({:>6.2} M ev/s)   {:>10.3?} ({:>6.2} M ev/s)",
-        sys_med,
-        per_s(sys_med),
-        sys_cpu,
-        per_s(sys_cpu)
-    );
+    line("tracer-scap + engine", ours_med, ours_cpu);
+    line("  of which reading", read_med, read_cpu);
+    line("ours_threaded", thr_med, thr_cpu);
+    line("sysdig 0.29.3", sys_med, sys_cpu);
     println!(
         "ratio sysdig / ours  : {:.1}x wall, {:.1}x CPU   (goal >= 10x)",
         sys_med.as_secs_f64() / ours_med.as_secs_f64(),
         sys_cpu.as_secs_f64() / ours_cpu.as_secs_f64()
     );
+    println!(
+        "ratio sysdig / ours_threaded: {:.1}x wall, {:.1}x CPU",
+        sys_med.as_secs_f64() / thr_med.as_secs_f64(),
+        sys_cpu.as_secs_f64() / thr_cpu.as_secs_f64()
+    );
     println!("tables agree         : {agree}");
     if !agree {
-        println!("  ours:   {ours_rows:?}\n  sysdig: {theirs_sorted:?}");
+        println!("  ours:   {ours_rows:?}\n  sysdig: {theirs:?}");
+    }
+    println!("tables agree threaded: {thr_agree}");
+    if !thr_agree {
+        println!("  ours_threaded: {thr_rows:?}\n  sysdig: {theirs:?}");
     }
 }
 

@@ -2,13 +2,11 @@
 //! means, how an enter/exit pair becomes one [`Syscall`], and the reader's live
 //! thread and fd bookkeeping (needed for pids and for the payload-retention rule).
 
-use std::cell::Cell;
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashMap;
 use tracer_core::event::{L4Proto, Syscall, SyscallDetail, SyscallKind};
 
-use crate::evtable::{EVENT_MAX, EVENT_TABLE};
+use crate::evtable::EVENT_TABLE;
 use crate::flags;
 use crate::meta::split_nul;
 use crate::params::{parse_sockaddr, parse_tuple, Field, RawEvent, Tuple};
@@ -86,168 +84,69 @@ fn meaning_of_name(id: u16, name: &str) -> Meaning {
     Meaning::Sys(k)
 }
 
-/// Meaning of an event type id (enter or exit).
-pub(crate) fn meaning(etype: u16) -> Meaning {
+/// Meanings of all event type ids (index = id; `EVENT_MAX` entries), computed once.
+/// Hot loops keep the returned reference.
+pub(crate) fn meanings() -> &'static [Meaning] {
     static M: OnceLock<Vec<Meaning>> = OnceLock::new();
-    let m = M.get_or_init(|| {
+    M.get_or_init(|| {
         EVENT_TABLE
             .iter()
             .enumerate()
             .map(|(i, e)| meaning_of_name(i as u16, e.name))
             .collect()
-    });
-    if etype >= EVENT_MAX {
-        Meaning::Unknown
-    } else {
-        m[etype as usize]
+    })
+}
+
+/// Buffers of earlier events, kept for reuse so that steady-state decoding allocates
+/// nothing (payloads and paths are rebuilt in these).
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    data: Vec<u8>,
+    path: String,
+}
+
+impl Spare {
+    /// Keeps the larger of the current and `v`.
+    fn keep_data(&mut self, v: Vec<u8>) {
+        if v.capacity() > self.data.capacity() {
+            self.data = v;
+        }
     }
-}
-
-/// What the reader knows about an open fd.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FdKind {
-    /// A file named exactly `/dev/null` (a marker candidate, as in sysdig).
-    DevNull,
-    /// Any other file-like fd.
-    File,
-    /// A socket of this protocol.
-    Sock(L4Proto),
-    /// Anything else.
-    Other,
-}
-
-/// Live thread and fd tables, updated from the metadata blocks and the events.
-/// Memory is proportional to the number of live threads and open fds, never to the
-/// file size.
-#[derive(Debug)]
-pub(crate) struct Live {
-    /// tid → pid.
-    pids: FxHashMap<i64, i64>,
-    /// pid → (fd → kind).
-    fds: FxHashMap<i64, FxHashMap<i64, FdKind>>,
-    /// Last (tid, pid) answered by `pid_of` (consecutive events share threads).
-    last: Cell<(i64, i64)>,
-}
-
-impl Default for Live {
-    fn default() -> Self {
-        Live {
-            pids: FxHashMap::default(),
-            fds: FxHashMap::default(),
-            last: Cell::new((i64::MIN, 0)),
+    fn keep_path(&mut self, p: String) {
+        if p.capacity() > self.path.capacity() {
+            self.path = p;
         }
     }
 }
 
-impl Live {
-    pub(crate) fn clear(&mut self) {
-        self.pids.clear();
-        self.fds.clear();
-        self.last.set((i64::MIN, 0));
+/// Moves a syscall's reusable buffers (payload, path) into `spare`.
+#[inline]
+pub(crate) fn recycle(sc: &mut Syscall, spare: &mut Spare) {
+    if matches!(sc.detail, SyscallDetail::None) && sc.data.is_none() {
+        return;
     }
-    pub(crate) fn pid_of(&self, tid: i64) -> i64 {
-        let (t, p) = self.last.get();
-        if t == tid {
-            return p;
-        }
-        let p = self.pids.get(&tid).copied().unwrap_or(tid);
-        self.last.set((tid, p));
-        p
-    }
-    pub(crate) fn set_thread(&mut self, tid: i64, pid: i64) {
-        self.pids.insert(tid, pid);
-        self.last.set((i64::MIN, 0));
-    }
-    pub(crate) fn set_fd(&mut self, pid: i64, fd: i64, k: FdKind) {
-        self.fds.entry(pid).or_default().insert(fd, k);
-    }
-    pub(crate) fn fd(&self, pid: i64, fd: i64) -> Option<FdKind> {
-        self.fds.get(&pid).and_then(|t| t.get(&fd)).copied()
-    }
-    /// Applies a syscall's effects on the fd and thread tables (shared by the reader
-    /// and the writer, so both make the same payload decisions).
-    pub(crate) fn apply(&mut self, sc: &Syscall, pid: i64) {
-        use SyscallKind::*;
-        let res = sc.res;
-        match (&sc.kind, &sc.detail) {
-            (Open | Openat | Openat2 | Creat, SyscallDetail::Open { path, .. }) if res >= 0 => {
-                self.set_fd(pid, res, file_kind(path));
-            }
-            (Socket, d) if res >= 0 => {
-                let k = match d {
-                    SyscallDetail::Socket {
-                        domain, sock_type, ..
-                    } => sock_kind(*sock_type as i64, *domain as i64),
-                    _ => FdKind::Other,
-                };
-                self.set_fd(pid, res, k);
-            }
-            (Accept | Accept4, d) if res >= 0 => {
-                let k = match d {
-                    SyscallDetail::Sock {
-                        unix_path: Some(_), ..
-                    } => FdKind::Other,
-                    _ => FdKind::Sock(L4Proto::Tcp),
-                };
-                self.set_fd(pid, res, k);
-            }
-            (Pipe, SyscallDetail::Pipe { read_fd, write_fd }) if res >= 0 => {
-                self.set_fd(pid, *read_fd, FdKind::Other);
-                self.set_fd(pid, *write_fd, FdKind::Other);
-            }
-            (Dup | Dup2 | Dup3 | FcntlDup, _) if res >= 0 => {
-                let k = self.fd(pid, sc.fd).unwrap_or(FdKind::Other);
-                self.set_fd(pid, res, k);
-            }
-            (Close, _) if res >= 0 && sc.fd >= 0 => self.close_fd(pid, sc.fd),
-            (Clone | Clone3 | Fork | Vfork, SyscallDetail::Clone { child_pid, .. }) if res > 0 => {
-                self.set_thread(res, *child_pid);
-                if *child_pid != pid {
-                    self.fork_fds(pid, *child_pid);
-                }
-            }
-            _ => {}
-        }
-    }
+    recycle_slow(sc, spare);
+}
 
-    fn close_fd(&mut self, pid: i64, fd: i64) {
-        if let Some(t) = self.fds.get_mut(&pid) {
-            t.remove(&fd);
-        }
+fn recycle_slow(sc: &mut Syscall, spare: &mut Spare) {
+    if let SyscallDetail::Open { path, .. } = std::mem::take(&mut sc.detail) {
+        spare.keep_path(path);
     }
-    /// A new process inherits a copy of its parent's fd table.
-    fn fork_fds(&mut self, parent: i64, child: i64) {
-        if let Some(t) = self.fds.get(&parent).cloned() {
-            self.fds.insert(child, t);
-        }
-    }
-    fn exit_thread(&mut self, tid: i64) {
-        let pid = self.pid_of(tid);
-        self.pids.remove(&tid);
-        self.last.set((i64::MIN, 0));
-        if pid == tid {
-            self.fds.remove(&pid);
-        }
+    if let Some(d) = sc.data.take() {
+        spare.keep_data(d);
     }
 }
 
-/// The file kind of a path.
-pub(crate) fn file_kind(path: &str) -> FdKind {
-    if path == "/dev/null" {
-        FdKind::DevNull
-    } else {
-        FdKind::File
+/// Appends `b` (a string parameter, NUL-terminated or not) to `out`, lossily decoded.
+fn push_lossy(out: &mut String, b: &[u8]) {
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    match std::str::from_utf8(b) {
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(b)),
     }
 }
 
-fn sock_kind(sock_type: i64, domain: i64) -> FdKind {
-    match (domain as u8, sock_type & 0xf) {
-        (crate::params::AF_INET | crate::params::AF_INET6, 1) => FdKind::Sock(L4Proto::Tcp),
-        (crate::params::AF_INET | crate::params::AF_INET6, 2) => FdKind::Sock(L4Proto::Udp),
-        (crate::params::AF_INET | crate::params::AF_INET6, _) => FdKind::Sock(L4Proto::Other),
-        _ => FdKind::Other,
-    }
-}
+pub(crate) use crate::live::{file_kind, FdKind, Live};
 
 fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail {
     match t {
@@ -274,6 +173,8 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
 /// payload retention (the caller then applies [`Live::apply`]):
 /// the exit's data buffer is kept only when the write is flagged as a tracer write
 /// (`EVF` flag 2, then `null_dev` is set) or its fd is known as `/dev/null`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn build_syscall(
     sc: &mut Syscall,
     kind: SyscallKind,
@@ -282,11 +183,9 @@ pub(crate) fn build_syscall(
     pid: i64,
     tracer_flag: bool,
     live: &Live,
+    spare: &mut Spare,
 ) {
-    use SyscallKind::*;
-    let en = |f: Field| enter.and_then(|e| e.get(f));
     let en_int = |f: Field| enter.and_then(|e| e.int(f));
-    let en_str = |f: Field| enter.and_then(|e| e.string(f));
     let enter_ts = enter.map_or(exit.ts, |e| e.ts.min(exit.ts));
     let res = exit.res().unwrap_or(0);
     // Every field is written: `sc` is reused from the previous event (in place, to
@@ -295,8 +194,7 @@ pub(crate) fn build_syscall(
     sc.enter_ts = enter_ts;
     sc.res = res;
     sc.size = 0;
-    sc.detail = SyscallDetail::None;
-    sc.data = None;
+    recycle(sc, spare);
     sc.null_dev = false;
     sc.fd = en_int(Field::Fd)
         .or_else(|| en_int(Field::OutFd))
@@ -308,20 +206,46 @@ pub(crate) fn build_syscall(
             .max(0) as u64;
         let marker_fd = sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull);
         if tracer_flag || marker_fd {
-            sc.data = Some(exit.get(Field::Data).unwrap_or_default().to_vec());
+            let mut d = std::mem::take(&mut spare.data);
+            d.clear();
+            d.extend_from_slice(exit.get(Field::Data).unwrap_or_default());
+            sc.data = Some(d);
         }
         sc.null_dev = tracer_flag;
     }
+    // Plain reads and writes have nothing more (the common case).
+    if !plain_io(kind) {
+        build_detail(sc, kind, enter, exit, pid, live, spare);
+    }
+}
+
+/// The kind-specific part of [`build_syscall`] (`sc.detail`).
+#[inline(never)]
+fn build_detail(
+    sc: &mut Syscall,
+    kind: SyscallKind,
+    enter: Option<&RawEvent<'_>>,
+    exit: &RawEvent<'_>,
+    pid: i64,
+    live: &Live,
+    spare: &mut Spare,
+) {
+    use SyscallKind::*;
+    let res = sc.res;
+    let en = |f: Field| enter.and_then(|e| e.get(f));
+    let en_int = |f: Field| enter.and_then(|e| e.int(f));
+    let en_str = |f: Field| enter.and_then(|e| e.string(f));
     let proto_of = |live: &Live, fd: i64| match live.fd(pid, fd) {
         Some(FdKind::Sock(p)) => p,
         _ => L4Proto::Other,
     };
     match kind {
         Open | Openat | Openat2 | Creat => {
-            let path = exit
-                .string(Field::Name)
-                .or_else(|| en_str(Field::Name))
-                .unwrap_or_default();
+            let mut path = std::mem::take(&mut spare.path);
+            path.clear();
+            if let Some(b) = exit.get(Field::Name).or_else(|| en(Field::Name)) {
+                push_lossy(&mut path, b);
+            }
             let dirfd = if matches!(kind, Openat | Openat2) {
                 Some(
                     exit.int(Field::Dirfd)
@@ -444,9 +368,21 @@ pub(crate) fn build_syscall(
     }
 }
 
+/// Reads and writes without addresses: no detail, no effect on the live tables, nothing
+/// learnt about ids (the fast path of the common case).
+#[inline]
+pub(crate) fn plain_io(kind: SyscallKind) -> bool {
+    use SyscallKind::*;
+    matches!(
+        kind,
+        Read | Write | Pread | Pwrite | Readv | Writev | Preadv | Pwritev | Send | Recv
+    )
+}
+
 /// Ids an exit event teaches about its own thread: the child side of a clone and a
 /// successful execve carry the thread's pid.
 /// Returns true when it learnt something.
+#[inline]
 pub(crate) fn learn_ids(kind: SyscallKind, exit: &RawEvent<'_>, tid: i64, live: &mut Live) -> bool {
     use SyscallKind::*;
     if matches!(kind, Clone | Clone3 | Fork | Vfork | Execve) && exit.res() == Some(0) {

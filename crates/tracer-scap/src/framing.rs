@@ -6,7 +6,7 @@ use std::io::{self, ErrorKind, Read};
 use crate::error::ScapError;
 
 /// Size of the read window (grows temporarily for larger blocks).
-const WINDOW: usize = 1 << 17;
+const WINDOW: usize = 1 << 19;
 
 /// Why a block could not be framed.
 pub(crate) enum Damage {
@@ -15,10 +15,19 @@ pub(crate) enum Damage {
     Decompression(String),
 }
 
-/// The input: blocks are parsed in place from `win[pos..end]`; memory stays at one
-/// window whatever the file size.
+/// Where the bytes come from.
+enum Backing {
+    /// A stream read into the window `win`.
+    Stream(Box<dyn Read + Send>),
+    /// A plain file mapped into memory: blocks are parsed in place, nothing is copied.
+    Mapped(memmap2::Mmap),
+}
+
+/// The input: blocks are parsed in place from `buf()[pos..end]`. For streams, memory
+/// stays at one window whatever the file size; a mapped file is only paged in (page
+/// cache, read sequentially and reclaimable), never copied.
 pub(crate) struct BlockSource {
-    src: Box<dyn Read + Send>,
+    backing: Backing,
     /// The stream is gzip-decompressed.
     pub(crate) gzip: bool,
     pub(crate) win: Vec<u8>,
@@ -33,7 +42,7 @@ pub(crate) struct BlockSource {
 impl BlockSource {
     pub(crate) fn new(src: Box<dyn Read + Send>, gzip: bool) -> Self {
         BlockSource {
-            src,
+            backing: Backing::Stream(src),
             gzip,
             win: vec![0; WINDOW],
             pos: 0,
@@ -43,9 +52,37 @@ impl BlockSource {
         }
     }
 
+    /// A plain (uncompressed) file read through a memory map.
+    pub(crate) fn mapped(map: memmap2::Mmap) -> Self {
+        BlockSource {
+            end: map.len(),
+            backing: Backing::Mapped(map),
+            gzip: false,
+            win: Vec::new(),
+            pos: 0,
+            base: 0,
+            body: (0, 0),
+        }
+    }
+
+    /// True when reading a memory-mapped file.
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.backing, Backing::Mapped(_))
+    }
+
+    /// The bytes blocks are framed in (`pos`, `end` and `body` index into it).
+    #[inline]
+    pub(crate) fn buf(&self) -> &[u8] {
+        match &self.backing {
+            Backing::Mapped(m) => m,
+            Backing::Stream(_) => &self.win,
+        }
+    }
+
     /// The current block's payload.
+    #[inline]
     pub(crate) fn body(&self) -> &[u8] {
-        &self.win[self.body.0..self.body.1]
+        &self.buf()[self.body.0..self.body.1]
     }
 
     /// Stream offset (decompressed for gzip) of the next unread byte.
@@ -55,10 +92,19 @@ impl BlockSource {
 
     /// Makes at least `n` bytes available at `pos` (fewer only at the end of the
     /// input); returns how many are available. The window grows only as data arrives.
+    #[inline]
     pub(crate) fn fill_to(&mut self, n: usize) -> io::Result<usize> {
         if self.end - self.pos >= n {
             return Ok(self.end - self.pos);
         }
+        self.fill_slow(n)
+    }
+
+    fn fill_slow(&mut self, n: usize) -> io::Result<usize> {
+        let Backing::Stream(src) = &mut self.backing else {
+            // A mapped file has everything available already.
+            return Ok(self.end - self.pos);
+        };
         if self.pos > 0 {
             self.win.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
@@ -74,7 +120,7 @@ impl BlockSource {
                 let grow = self.win.len().max(WINDOW);
                 self.win.resize(self.win.len() + grow, 0);
             }
-            match self.src.read(&mut self.win[self.end..]) {
+            match src.read(&mut self.win[self.end..]) {
                 Ok(0) => break,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -85,8 +131,9 @@ impl BlockSource {
     }
 
     /// Type and total length of the block at `pos` (8 bytes must be available).
+    #[inline]
     pub(crate) fn block_header(&self) -> (u32, u64) {
-        let h = &self.win[self.pos..self.pos + 8];
+        let h = &self.buf()[self.pos..self.pos + 8];
         (
             u32::from_le_bytes([h[0], h[1], h[2], h[3]]),
             u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as u64,
@@ -108,6 +155,7 @@ impl BlockSource {
 
     /// Makes the whole block of total length `len` at `pos` available, checks its
     /// trailer, records its payload range in `body` and moves `pos` past it.
+    #[inline]
     pub(crate) fn read_block(&mut self, len: u64) -> Result<(), Damage> {
         let len_us = len as usize;
         let avail = match self.fill_to(len_us) {
@@ -124,7 +172,7 @@ impl BlockSource {
                 got: avail as u64,
             });
         }
-        let t = &self.win[self.pos + len_us - 4..self.pos + len_us];
+        let t = &self.buf()[self.pos + len_us - 4..self.pos + len_us];
         let trailer = u32::from_le_bytes([t[0], t[1], t[2], t[3]]) as u64;
         if trailer != len {
             return Err(Damage::Corrupt(format!(

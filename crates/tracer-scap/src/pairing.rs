@@ -1,105 +1,100 @@
 //! Enter/exit pairing per thread: the last enter event of every thread, waiting for
 //! its exit. One "hot" slot serves the common case (an exit right after its enter on
 //! the same thread) without hashing; the map holds the enters of other threads.
+//! An enter is stored as a copy of its bytes plus its parsed head, so the exit sees it
+//! again without re-parsing; buffers are reused, so steady state allocates nothing.
 
 use rustc_hash::FxHashMap;
 
-/// A stored enter event (its raw bytes, re-parsed when the exit comes).
-#[derive(Debug, Default)]
+use crate::params::RawEvent;
+
+/// A stored enter event.
+#[derive(Debug)]
 pub(crate) struct Pending {
-    pub etype: u16,
-    pub v2: bool,
-    pub large: bool,
-    pub live: bool,
-    pub bytes: Vec<u8>,
+    /// The parsed event, detached from its bytes (see [`RawEvent::rebind`]).
+    head: RawEvent<'static>,
+    live: bool,
+    bytes: Vec<u8>,
 }
 
-/// An enter handed to its exit.
-pub(crate) struct Enter {
-    pub bytes: Vec<u8>,
-    pub v2: bool,
-    pub large: bool,
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            head: RawEvent::EMPTY,
+            live: false,
+            bytes: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Pairing {
     hot_tid: u64,
     hot: Pending,
+    /// Enters of other threads (entries stay, with their buffers, once used).
     map: FxHashMap<u64, Pending>,
+    /// How many entries of `map` are live (no lookups needed while 0).
+    map_live: usize,
 }
 
 impl Pairing {
     /// Stores an enter; returns true when it replaced a live enter of the same thread
     /// (an enter without exit).
-    pub(crate) fn enter(
-        &mut self,
-        tid: u64,
-        etype: u16,
-        v2: bool,
-        large: bool,
-        bytes: &[u8],
-    ) -> bool {
+    #[inline(always)]
+    pub(crate) fn enter(&mut self, ev: &RawEvent<'_>) -> bool {
+        let tid = ev.tid;
         let mut superseded = false;
         if self.hot.live && self.hot_tid != tid {
             // Spill the other thread's enter to the map, recycling a buffer.
             let slot = self.map.entry(self.hot_tid).or_default();
+            // The slot is not live: the hot slot held this thread's latest enter.
             std::mem::swap(slot, &mut self.hot);
+            self.map_live += 1;
             self.hot.live = false;
         } else if self.hot.live {
             superseded = true;
         }
-        if !self.map.is_empty() {
+        if self.map_live > 0 {
             if let Some(p) = self.map.get_mut(&tid) {
-                superseded |= p.live;
-                p.live = false;
+                if p.live {
+                    superseded = true;
+                    p.live = false;
+                    self.map_live -= 1;
+                }
             }
         }
         self.hot_tid = tid;
         let p = &mut self.hot;
-        p.etype = etype;
-        p.v2 = v2;
-        p.large = large;
+        p.head = ev.rebind(&[]);
         p.live = true;
         p.bytes.clear();
-        p.bytes.extend_from_slice(bytes);
+        p.bytes.extend_from_slice(ev.bytes());
         superseded
     }
 
     /// The enter matching exit type `exit_type` on `tid`, if it is the thread's live
-    /// enter. The second value is true when the thread's live enter was of another
-    /// type (dropped: sysdig would mis-pair it).
-    pub(crate) fn take(&mut self, tid: u64, exit_type: u16) -> (Option<Enter>, bool) {
+    /// enter (it is consumed). The second value is true when the thread's live enter
+    /// was of another type (dropped: sysdig would mis-pair it).
+    #[inline(always)]
+    pub(crate) fn take(&mut self, tid: u64, exit_type: u16) -> (Option<RawEvent<'_>>, bool) {
         let p = if self.hot.live && self.hot_tid == tid {
             &mut self.hot
-        } else if self.map.is_empty() {
+        } else if self.map_live == 0 {
             return (None, false);
         } else {
             match self.map.get_mut(&tid) {
-                Some(p) if p.live => p,
+                Some(p) if p.live => {
+                    self.map_live -= 1;
+                    p
+                }
                 _ => return (None, false),
             }
         };
         p.live = false;
-        if p.etype.wrapping_add(1) == exit_type {
-            let e = Enter {
-                bytes: std::mem::take(&mut p.bytes),
-                v2: p.v2,
-                large: p.large,
-            };
-            (Some(e), false)
+        if p.head.etype.wrapping_add(1) == exit_type {
+            (Some(p.head.rebind(&p.bytes)), false)
         } else {
             (None, true)
-        }
-    }
-
-    /// Returns an enter's buffer for reuse.
-    pub(crate) fn give_back(&mut self, tid: u64, bytes: Vec<u8>) {
-        if self.hot_tid == tid && self.hot.bytes.capacity() == 0 {
-            self.hot.bytes = bytes;
-        } else if let Some(p) = self.map.get_mut(&tid) {
-            if p.bytes.capacity() == 0 {
-                p.bytes = bytes;
-            }
         }
     }
 
@@ -108,13 +103,16 @@ impl Pairing {
         if self.hot_tid == tid {
             self.hot.live = false;
         }
-        self.map.remove(&tid);
+        if self.map.remove(&tid).is_some_and(|p| p.live) {
+            self.map_live -= 1;
+        }
     }
 
     /// Drops everything; returns how many enters were still waiting.
     pub(crate) fn clear(&mut self) -> u64 {
         let n = self.map.values().filter(|p| p.live).count() as u64 + self.hot.live as u64;
         self.map.clear();
+        self.map_live = 0;
         self.hot.live = false;
         n
     }
@@ -124,16 +122,34 @@ impl Pairing {
 mod tests {
     use super::*;
 
+    /// A v2 event of type `et` on `tid` with one 1-byte parameter `b`.
+    fn ev(tid: u64, et: u16, b: u8) -> Vec<u8> {
+        let mut v = vec![0u8; 8];
+        v.extend(tid.to_le_bytes());
+        v.extend(29u32.to_le_bytes());
+        v.extend(et.to_le_bytes());
+        v.extend(1u32.to_le_bytes());
+        v.extend(1u16.to_le_bytes());
+        v.push(b);
+        v
+    }
+
+    fn enter(p: &mut Pairing, tid: u64, et: u16, b: u8) -> bool {
+        let bytes = ev(tid, et, b);
+        p.enter(&RawEvent::parse(&bytes, true, false).unwrap())
+    }
+
     #[test]
     fn pairs_per_thread_across_interleaving() {
         let mut p = Pairing::default();
-        assert!(!p.enter(1, 6, true, false, b"a"));
-        assert!(!p.enter(2, 8, true, false, b"b"));
+        assert!(!enter(&mut p, 1, 6, b'a'));
+        assert!(!enter(&mut p, 2, 8, b'b'));
         let (e, dropped) = p.take(1, 7);
-        assert_eq!(e.unwrap().bytes, b"a");
+        let e = e.unwrap();
+        assert_eq!((e.tid, e.etype, e.param(0)), (1, 6, Some(&b"a"[..])));
         assert!(!dropped);
         assert!(
-            p.enter(2, 6, true, false, b"c"),
+            enter(&mut p, 2, 6, b'c'),
             "thread 2's write enter is superseded"
         );
         let (e, dropped) = p.take(2, 9);
@@ -142,7 +158,7 @@ mod tests {
             "exit of another type drops the read enter"
         );
         assert!(p.take(2, 7).0.is_none());
-        assert!(!p.enter(3, 6, true, false, b"d"));
+        assert!(!enter(&mut p, 3, 6, b'd'));
         assert_eq!(p.clear(), 1);
     }
 }

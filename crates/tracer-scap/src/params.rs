@@ -26,13 +26,27 @@ pub(crate) struct RawEvent<'a> {
     lens_at: u16,
     /// Offset of the first parameter's bytes.
     data_at: u32,
+    /// Where the decoder's fields are among this event type's parameters.
+    lay: &'static Layout,
 }
 
 impl<'a> RawEvent<'a> {
     /// Parses an event (`ppm_evt_hdr` + lengths + params). `v2`: the header has
     /// `nparams`; otherwise it is inferred from the event table as libscap does.
     /// `large`: parameter lengths are u32. `None` when the event is malformed.
+    #[cfg(test)]
     pub(crate) fn parse(ev: &'a [u8], v2: bool, large: bool) -> Option<Self> {
+        Self::parse_with(ev, v2, large, layouts())
+    }
+
+    /// [`RawEvent::parse`] with the field layouts at hand (see [`layouts`]).
+    #[inline(always)]
+    pub(crate) fn parse_with(
+        ev: &'a [u8],
+        v2: bool,
+        large: bool,
+        layouts: &'static [Layout],
+    ) -> Option<Self> {
         let hdr = if v2 { 26 } else { 22 };
         if ev.len() < hdr {
             return None;
@@ -46,39 +60,17 @@ impl<'a> RawEvent<'a> {
         }
         let ev = &ev[..len];
         let lw = if large { 4 } else { 2 };
-        let plen = |i: usize| -> Option<usize> {
-            let o = hdr + i * lw;
-            let b = ev.get(o..o + lw)?;
-            Some(if large {
-                u32::from_le_bytes(b.try_into().ok()?) as usize
-            } else {
-                u16::from_le_bytes([b[0], b[1]]) as usize
-            })
-        };
-        let sum_lens = |n: usize| -> Option<usize> {
-            let mut sum = 0usize;
-            for i in 0..n {
-                sum = sum.checked_add(plen(i)?)?;
-            }
-            Some(sum)
-        };
         let nfile = if v2 {
             u32::from_le_bytes(ev[22..26].try_into().ok()?) as usize
         } else {
-            // Try the table's count, then fewer, until the lengths add up exactly.
-            let tn = EVENT_TABLE
-                .get(etype as usize)
-                .map_or(0, |e| e.params.len());
-            (0..=tn).rev().find(|&n| {
-                hdr + n * lw <= len && sum_lens(n).is_some_and(|s| hdr + n * lw + s == len)
-            })?
+            infer_count(ev, etype, large)?
         };
-        let data_start = hdr.checked_add(nfile.checked_mul(lw)?)?;
+        let data_start = nfile.checked_mul(lw)?.checked_add(hdr)?;
         if data_start > len {
             return None;
         }
         // All parameters (also those beyond MAX_PARAMS) must fit in the event.
-        if data_start.checked_add(sum_lens(nfile)?)? > len {
+        if data_start as u64 + sum_lens(&ev[hdr..data_start], large) > len as u64 {
             return None;
         }
         Some(RawEvent {
@@ -90,17 +82,8 @@ impl<'a> RawEvent<'a> {
             lw: lw as u8,
             lens_at: hdr as u16,
             data_at: data_start as u32,
+            lay: layouts.get(etype as usize).unwrap_or(NO_LAYOUT),
         })
-    }
-
-    fn len_of(&self, i: usize) -> usize {
-        let o = self.lens_at as usize + i * self.lw as usize;
-        let b = &self.bytes[o..o + self.lw as usize];
-        if self.lw == 4 {
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
-        } else {
-            u16::from_le_bytes([b[0], b[1]]) as usize
-        }
     }
 
     /// Raw bytes of the whole event.
@@ -108,18 +91,61 @@ impl<'a> RawEvent<'a> {
         self.bytes
     }
 
+    /// An event without parameters (a placeholder).
+    pub(crate) const EMPTY: RawEvent<'static> = RawEvent {
+        ts: 0,
+        tid: 0,
+        etype: 0,
+        bytes: &[],
+        n: 0,
+        lw: 2,
+        lens_at: 26,
+        data_at: 26,
+        lay: NO_LAYOUT,
+    };
+
+    /// The same parsed event over another copy of its bytes (`bytes` must hold exactly
+    /// what [`RawEvent::bytes`] held; an empty slice gives a detached head to store).
+    /// Saves re-parsing an event whose bytes were copied.
+    #[inline]
+    pub(crate) fn rebind<'b>(&self, bytes: &'b [u8]) -> RawEvent<'b> {
+        RawEvent {
+            ts: self.ts,
+            tid: self.tid,
+            etype: self.etype,
+            bytes,
+            n: self.n,
+            lw: self.lw,
+            lens_at: self.lens_at,
+            data_at: self.data_at,
+            lay: self.lay,
+        }
+    }
+
     /// Parameter `i`, if present.
+    #[inline]
     pub(crate) fn param(&self, i: usize) -> Option<&'a [u8]> {
         if i >= self.n as usize {
             return None;
         }
-        let off = self.data_at as usize + (0..i).map(|j| self.len_of(j)).sum::<usize>();
-        self.bytes.get(off..off + self.len_of(i))
+        let lw = self.lw as usize;
+        let lens = self
+            .bytes
+            .get(self.lens_at as usize..self.lens_at as usize + (i + 1) * lw)?;
+        let (before, this) = lens.split_at(i * lw);
+        let off = self.data_at as usize + sum_lens(before, lw == 4) as usize;
+        let len = if lw == 4 {
+            u32::from_le_bytes([this[0], this[1], this[2], this[3]]) as usize
+        } else {
+            u16::from_le_bytes([this[0], this[1]]) as usize
+        };
+        self.bytes.get(off..off.checked_add(len)?)
     }
 
     /// Parameter by field (resolved through the event table's parameter names).
+    #[inline]
     pub(crate) fn get(&self, f: Field) -> Option<&'a [u8]> {
-        let i = layout(self.etype)?[f as usize];
+        let i = self.lay[f as usize];
         if i == NONE {
             None
         } else {
@@ -128,11 +154,13 @@ impl<'a> RawEvent<'a> {
     }
 
     /// Integer parameter (little-endian, 1/2/4/8 bytes; 8-byte values are signed).
+    #[inline]
     pub(crate) fn int(&self, f: Field) -> Option<i64> {
         self.get(f).and_then(le_int)
     }
 
     /// The return value (parameter 0 of an exit event).
+    #[inline]
     pub(crate) fn res(&self) -> Option<i64> {
         self.param(0).and_then(le_int)
     }
@@ -146,7 +174,39 @@ impl<'a> RawEvent<'a> {
     }
 }
 
+/// Sum of a length array (u16 entries, or u32 for LARGE events).
+#[inline(always)]
+fn sum_lens(lens: &[u8], large: bool) -> u64 {
+    if large {
+        lens.chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)
+            .sum()
+    } else {
+        lens.chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as u64)
+            .sum()
+    }
+}
+
+/// Parameter count of a v1 event (no `nparams` in the header): the table's count, or
+/// fewer, whichever makes the lengths add up exactly to the event length (as libscap).
+#[cold]
+#[inline(never)]
+fn infer_count(ev: &[u8], etype: u16, large: bool) -> Option<usize> {
+    const HDR: usize = 22;
+    let lw = if large { 4 } else { 2 };
+    let len = ev.len();
+    let tn = EVENT_TABLE
+        .get(etype as usize)
+        .map_or(0, |e| e.params.len());
+    (0..=tn).rev().find(|&n| {
+        let data = HDR + n * lw;
+        data <= len && data as u64 + sum_lens(&ev[HDR..data], large) == len as u64
+    })
+}
+
 /// Little-endian integer of 1, 2, 4 or 8 bytes (8-byte values are read as signed).
+#[inline]
 pub(crate) fn le_int(b: &[u8]) -> Option<i64> {
     Some(match b.len() {
         1 => b[0] as i64,
@@ -194,26 +254,29 @@ const FIELD_NAMES: [&str; 24] = [
 ];
 const NONE: u8 = u8::MAX;
 
-type Layout = [u8; FIELD_NAMES.len()];
+/// Parameter index of each [`Field`] for one event type (`NONE`: absent).
+pub(crate) type Layout = [u8; FIELD_NAMES.len()];
 
-fn layout(etype: u16) -> Option<&'static Layout> {
+/// The layout of event types beyond the table: no known fields.
+const NO_LAYOUT: &Layout = &[NONE; FIELD_NAMES.len()];
+
+/// The field layouts of all event types (index = type id), computed once.
+pub(crate) fn layouts() -> &'static [Layout] {
     static LAYOUTS: OnceLock<Vec<Layout>> = OnceLock::new();
-    LAYOUTS
-        .get_or_init(|| {
-            EVENT_TABLE
-                .iter()
-                .map(|e| {
-                    let mut l = [NONE; FIELD_NAMES.len()];
-                    for (fi, name) in FIELD_NAMES.iter().enumerate() {
-                        if let Some(pi) = e.params.iter().position(|(n, _)| n == name) {
-                            l[fi] = pi as u8;
-                        }
+    LAYOUTS.get_or_init(|| {
+        EVENT_TABLE
+            .iter()
+            .map(|e| {
+                let mut l = [NONE; FIELD_NAMES.len()];
+                for (fi, name) in FIELD_NAMES.iter().enumerate() {
+                    if let Some(pi) = e.params.iter().position(|(n, _)| n == name) {
+                        l[fi] = pi as u8;
                     }
-                    l
-                })
-                .collect()
-        })
-        .get(etype as usize)
+                }
+                l
+            })
+            .collect()
+    })
 }
 
 /// sysdig `PPM_AF_*` socket families.

@@ -7,6 +7,7 @@ use tracer_core::event::{Event, EventKind, FdTarget, SyscallDetail, SyscallKind}
 
 use super::*;
 use crate::block::BlockBuf;
+use crate::error::WarningKind;
 
 fn block(id: u32, payload: &[u8]) -> Vec<u8> {
     let mut b = BlockBuf::default();

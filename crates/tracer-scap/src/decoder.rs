@@ -1,0 +1,325 @@
+//! The reader's state between blocks: the current section's metadata, the live thread
+//! and fd tables, enter events waiting for their exits, counters, and the events
+//! built but not yet handed out. Turns block payloads into [`Event`]s.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallKind, ThreadInfo};
+
+use crate::block::{BlockKind, DF_TRACER};
+use crate::decode::{self, file_kind, FdKind, Live, Meaning, Spare, OTHER_EVENT_BASE};
+use crate::error::{ScapWarning, WarningKind};
+use crate::evtable::EVENT_MAX;
+use crate::fdlist::FdEntry;
+use crate::framing::Damage;
+use crate::meta::{self, Interface, MachineInfo, ProcessEntry, UserEntry};
+use crate::pairing::Pairing;
+use crate::params::{layouts, Layout, RawEvent};
+use crate::reader::ReadStats;
+
+/// Metadata of the current section.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Section {
+    pub(crate) machine: Option<MachineInfo>,
+    pub(crate) processes: Vec<ProcessEntry>,
+    pub(crate) fds: Vec<FdEntry>,
+    pub(crate) interfaces: Vec<Interface>,
+    pub(crate) users: Vec<UserEntry>,
+}
+
+/// A placeholder event (replaced before it is handed out).
+pub(crate) fn blank_event() -> Event {
+    Event {
+        ts: 0,
+        tid: 0,
+        pid: 0,
+        kind: EventKind::Lost { count: 0 },
+    }
+}
+
+/// Everything the reader keeps besides its input.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    /// Events to hand out before anything else (snapshots, the final `Lost`).
+    pub(crate) queue: VecDeque<Event>,
+    pub(crate) done: bool,
+    in_events: bool,
+    last_ts: u64,
+    pub(crate) section: Section,
+    live: Live,
+    pending: Pairing,
+    pub(crate) stats: ReadStats,
+    pub(crate) warnings: Vec<ScapWarning>,
+    meanings: &'static [Meaning],
+    layouts: &'static [Layout],
+    spare: Spare,
+}
+
+impl Decoder {
+    pub(crate) fn new() -> Self {
+        Decoder {
+            queue: VecDeque::new(),
+            done: false,
+            in_events: false,
+            last_ts: 0,
+            section: Section::default(),
+            live: Live::default(),
+            pending: Pairing::default(),
+            stats: ReadStats {
+                by_type: vec![0; EVENT_MAX as usize],
+                ..Default::default()
+            },
+            warnings: Vec::new(),
+            meanings: decode::meanings(),
+            layouts: layouts(),
+            spare: Spare::default(),
+        }
+    }
+
+    /// True once the current section's first event was seen.
+    pub(crate) fn in_events(&self) -> bool {
+        self.in_events
+    }
+
+    /// Reading stops at damage at stream offset `at`: a warning and a final `Lost`.
+    pub(crate) fn stop(&mut self, at: u64, d: Damage) {
+        let kind = match d {
+            Damage::Truncated { expected, got } => WarningKind::Truncated { expected, got },
+            Damage::Corrupt(m) => WarningKind::Corrupt(m),
+            Damage::Decompression(m) => WarningKind::Decompression(m),
+        };
+        self.warnings.push(ScapWarning { offset: at, kind });
+        self.finish();
+        self.queue.push_back(Event {
+            ts: self.last_ts,
+            tid: -1,
+            pid: -1,
+            kind: EventKind::Lost { count: 0 },
+        });
+    }
+
+    /// The end of the input.
+    pub(crate) fn finish(&mut self) {
+        if !self.in_events {
+            self.emit_snapshot(0);
+        }
+        self.stats.enters_without_exit += self.pending.clear();
+        self.done = true;
+    }
+
+    /// A new section: state restarts as sysdig does for concatenated captures.
+    pub(crate) fn new_section(&mut self) {
+        self.stats.sections += 1;
+        self.stats.enters_without_exit += self.pending.clear();
+        self.live.clear();
+        self.section = Section::default();
+        self.in_events = false;
+    }
+
+    /// A metadata block (`buf` = its payload).
+    pub(crate) fn on_metadata(&mut self, kind: BlockKind, buf: &[u8]) {
+        match kind {
+            BlockKind::Mi => self.section.machine = meta::parse_mi(buf),
+            BlockKind::Pl(v) => {
+                let first = self.section.processes.len();
+                if !meta::parse_pl(buf, v, &mut self.section.processes) {
+                    self.stats.malformed_metadata += 1;
+                }
+                for p in &self.section.processes[first..] {
+                    self.live.set_thread(p.tid, p.pid);
+                }
+            }
+            BlockKind::Fdl(v) => {
+                let ips: Vec<IpAddr> = self.section.interfaces.iter().map(|i| i.addr).collect();
+                let first = self.section.fds.len();
+                if !crate::fdlist::parse_fdl(buf, v, &ips, &mut self.section.fds) {
+                    self.stats.malformed_metadata += 1;
+                }
+                for e in &self.section.fds[first..] {
+                    let pid = self.live.pid_of(e.tid);
+                    let k = match &e.target {
+                        FdTarget::File(n) | FdTarget::Directory(n) => file_kind(n),
+                        FdTarget::Other(n) if matches!(e.fd_type, 7 | 9..=15) => file_kind(n),
+                        FdTarget::Inet { proto, .. } => FdKind::Sock(*proto),
+                        _ => FdKind::Other,
+                    };
+                    self.live.set_fd(pid, e.fd, k);
+                }
+            }
+            BlockKind::Il(v) => meta::parse_il(buf, v, &mut self.section.interfaces),
+            BlockKind::Ul(v) => meta::parse_ul(buf, v, &mut self.section.users),
+            _ => {}
+        }
+    }
+
+    /// Emits the section's process and fd tables as snapshot events.
+    fn emit_snapshot(&mut self, ts: u64) {
+        for p in &self.section.processes {
+            let exe = if p.exepath.is_empty() {
+                p.exe.clone()
+            } else {
+                p.exepath.clone()
+            };
+            self.queue.push_back(Event {
+                ts,
+                tid: p.tid,
+                pid: p.pid,
+                kind: EventKind::ThreadInfo(ThreadInfo {
+                    tid: p.tid,
+                    pid: p.pid,
+                    ptid: p.ptid,
+                    comm: p.comm.clone(),
+                    exe,
+                    args: p.args.clone(),
+                    cwd: p.cwd.clone(),
+                }),
+            });
+        }
+        for f in &self.section.fds {
+            let pid = self.live.pid_of(f.tid);
+            self.queue.push_back(Event {
+                ts,
+                tid: f.tid,
+                pid,
+                kind: EventKind::FdSnapshot {
+                    fd: f.fd,
+                    target: f.target.clone(),
+                },
+            });
+        }
+    }
+
+    /// An event block's payload. Returns true when an event was built in `out` (which
+    /// holds an earlier event whose allocations are reused).
+    #[inline]
+    pub(crate) fn handle_event(
+        &mut self,
+        payload: &[u8],
+        v2: bool,
+        has_flags: bool,
+        large: bool,
+        out: &mut Event,
+    ) -> bool {
+        let prefix = if has_flags { 6 } else { 2 };
+        let dump_flags = if has_flags && payload.len() >= 6 {
+            u32::from_le_bytes([payload[2], payload[3], payload[4], payload[5]])
+        } else {
+            0
+        };
+        let Some(ev) = payload
+            .get(prefix..)
+            .and_then(|p| RawEvent::parse_with(p, v2, large, self.layouts))
+        else {
+            self.stats.malformed_events += 1;
+            return false;
+        };
+        if !self.in_events {
+            self.in_events = true;
+            self.emit_snapshot(ev.ts);
+        }
+        self.stats.raw_events += 1;
+        self.last_ts = self.last_ts.max(ev.ts);
+        let et = ev.etype;
+        let m = match self.stats.by_type.get_mut(et as usize) {
+            Some(n) => {
+                *n += 1;
+                self.meanings
+                    .get(et as usize)
+                    .copied()
+                    .unwrap_or(Meaning::Unknown)
+            }
+            None => Meaning::Unknown,
+        };
+        let tid = ev.tid as i64;
+        match m {
+            Meaning::Unknown => {
+                self.stats.unknown_events += 1;
+                return false;
+            }
+            Meaning::NotSyscall => {
+                self.stats.non_syscall_events += 1;
+                return false;
+            }
+            Meaning::ProcExit => {
+                if et.is_multiple_of(2) {
+                    let pid = self.live.pid_of(tid);
+                    let status = decode::thread_exit(&ev, tid, &mut self.live);
+                    self.pending.forget(ev.tid);
+                    if let EventKind::Syscall(sc) = &mut out.kind {
+                        // Keep the syscall's buffers for later events.
+                        decode::recycle(sc, &mut self.spare);
+                    }
+                    *out = Event {
+                        ts: ev.ts,
+                        tid,
+                        pid,
+                        kind: EventKind::ThreadExit { status },
+                    };
+                    return true;
+                } else {
+                    self.stats.unknown_events += 1;
+                }
+                return false;
+            }
+            _ => {}
+        }
+        if et.is_multiple_of(2) {
+            if self.pending.enter(&ev) {
+                self.stats.enters_without_exit += 1;
+            }
+            return false;
+        }
+        // Exit: pair with the enter of the same thread.
+        // Another syscall's live enter is dropped (sysdig would mis-pair it).
+        let (enter, dropped) = self.pending.take(ev.tid, et);
+        if dropped {
+            self.stats.enters_without_exit += 1;
+        }
+        if enter.is_none() {
+            self.stats.exits_without_enter += 1;
+        }
+        let tracer_flag = dump_flags & DF_TRACER != 0;
+        if tracer_flag {
+            self.stats.tracer_flagged += 1;
+        }
+        let enter_type = et - 1;
+        let kind = match m {
+            Meaning::Sys(k) => k,
+            Meaning::Fcntl => decode::fcntl_kind(enter.as_ref(), enter_type),
+            Meaning::Generic => decode::generic_kind(enter.as_ref()),
+            _ => SyscallKind::Other(OTHER_EVENT_BASE + enter_type as u32),
+        };
+        let pid = self.live.pid_of(tid);
+        let cur = out;
+        if !matches!(cur.kind, EventKind::Syscall(_)) {
+            cur.kind = EventKind::Syscall(Syscall::new(kind, 0, 0));
+        }
+        let EventKind::Syscall(sc) = &mut cur.kind else {
+            unreachable!("just set")
+        };
+        decode::build_syscall(
+            sc,
+            kind,
+            enter.as_ref(),
+            &ev,
+            pid,
+            tracer_flag,
+            &self.live,
+            &mut self.spare,
+        );
+        let mut pid = pid;
+        // Plain reads and writes change nothing (the common case).
+        if !decode::plain_io(kind) {
+            self.live.apply(sc, pid);
+            // The clone child / execve may have taught us the pid of this very thread.
+            if decode::learn_ids(kind, &ev, tid, &mut self.live) {
+                pid = self.live.pid_of(tid);
+            }
+        }
+        cur.ts = ev.ts;
+        cur.tid = tid;
+        cur.pid = pid;
+        true
+    }
+}
