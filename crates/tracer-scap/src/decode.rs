@@ -408,7 +408,28 @@ pub(crate) fn fcntl_kind(enter: Option<&RawEvent<'_>>, enter_type: u16) -> Sysca
     }
 }
 
-/// Kind of a generic `syscall` pair: the native syscall number from the enter event.
+/// The native syscall number of a generic `syscall` event whose number is unknown (its
+/// enter is missing): no syscall has it, so it never gets a syscall's name.
+pub const UNKNOWN_NATIVE: u32 = 0xFFFF;
+
+/// Kind of a generic `syscall` pair: the native syscall number from the enter event
+/// ([`UNKNOWN_NATIVE`] without it).
 pub(crate) fn generic_kind(enter: Option<&RawEvent<'_>>) -> SyscallKind {
-    SyscallKind::Other(enter.and_then(|e| e.int(Field::NativeId)).unwrap_or(0) as u32)
+    SyscallKind::Other(
+        enter
+            .and_then(|e| e.int(Field::NativeId))
+            .map_or(UNKNOWN_NATIVE, |n| n as u32),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_exit_without_enter_is_unknown_not_read() {
+        assert_eq!(generic_kind(None), SyscallKind::Other(UNKNOWN_NATIVE));
+        assert_eq!(meanings()[0], Meaning::Generic);
+        assert_eq!(meanings()[1], Meaning::Generic);
+    }
 }

@@ -34,7 +34,7 @@ mod threaded;
 mod writer;
 
 pub use block::{DF_TRACER, MAX_EVENT_PAYLOAD};
-pub use decode::OTHER_EVENT_BASE;
+pub use decode::{OTHER_EVENT_BASE, UNKNOWN_NATIVE};
 pub use error::{ScapError, ScapWarning, WarningKind};
 pub use fdlist::FdEntry;
 pub use meta::{Interface, MachineInfo, ProcessEntry, UserEntry};

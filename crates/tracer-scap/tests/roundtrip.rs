@@ -298,3 +298,49 @@ fn samples_rewritten_by_our_writer_keep_their_syscalls() {
         assert!(lines > 0, "{name}");
     }
 }
+
+/// Syscalls outside the event model keep their native number through a round trip; a
+/// number that is not native (an event type sysdig does not have) and a generic exit
+/// whose enter is missing read back as `UNKNOWN_NATIVE`, never as syscall 0 (`read`).
+#[test]
+fn unmodelled_syscalls_keep_their_number_or_read_as_unknown() {
+    use tracer_core::event::{Syscall, SyscallKind};
+    use tracer_scap::{ScapReader, OTHER_EVENT_BASE, UNKNOWN_NATIVE};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.scap");
+    let ev = |ts: u64, n: u32| Event {
+        ts,
+        tid: 7,
+        pid: 7,
+        kind: EventKind::Syscall(Syscall::new(SyscallKind::Other(n), ts - 10, 0)),
+    };
+    let madvise = 28;
+    let not_native = OTHER_EVENT_BASE + 999;
+    write(
+        &path,
+        &[ev(1_000, madvise), ev(2_000, not_native)],
+        WriterOptions::default(),
+    );
+    let kinds: Vec<SyscallKind> = ScapReader::open(&path)
+        .unwrap()
+        .filter_map(|e| match e.unwrap().kind {
+            EventKind::Syscall(s) => Some(s.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            SyscallKind::Other(madvise),
+            SyscallKind::Other(UNKNOWN_NATIVE)
+        ]
+    );
+    assert_eq!(
+        tracer_core::syscall_names::x86_64_name(madvise),
+        Some("madvise")
+    );
+    assert_eq!(
+        tracer_core::syscall_names::x86_64_name(UNKNOWN_NATIVE),
+        None
+    );
+}

@@ -125,6 +125,9 @@ impl<W: Write> ScapWriter<W> {
             Exit => 60,
             ExitGroup => 231,
             Other(n) if n <= u16::MAX as u32 => n as i64,
+            // A number that is not a native one (a named event that does not exist in
+            // sysdig's table): written as unknown, never as syscall 0 (`read`).
+            Other(_) => crate::decode::UNKNOWN_NATIVE as i64,
             _ => 0,
         };
         // Payload decision, on the fd table as it is before this syscall.
