@@ -51,6 +51,7 @@ bench-probe:
 
 bench-engine:
 	$(CARGO) bench -p tracer-core --bench engine
+	$(CARGO) bench -p tracer-core --bench engine_synth
 
 bench-scap:
 	$(CARGO) bench -p tracer-scap --bench read

@@ -7,7 +7,7 @@
 #
 #   benches/run.sh                 all benchmarks
 #   benches/run.sh emit-rust probe only these (names: emit-rust emit-c emit-python
-#                                  probe analysis cli engine otlp filter)
+#                                  probe analysis cli engine engine-synth otlp filter)
 #   QUICK=1 benches/run.sh         shorter criterion runs and fewer probe rounds
 #
 # Environment: OUT (default <repo>/target/bench-results), CARGO_TARGET_DIR, VENV.
@@ -35,9 +35,10 @@ benches=(
     "emit-c|C emitter (libtracer_tag) vs 2 raw write(2)|make -s -C bindings/c bench|^C tracer span:"
     "emit-python|Python SDK vs 2 raw os.write and vs sysdig-tracers 0.1.2|bash bindings/python/dev.sh bench|^(Python |variant|raw 2x|sysdig_tracer |sysdig-tracers |speed-up)"
     "probe|eBPF probe: ns added per syscall vs no probe; sustained event rate|cargo bench -p tracer-probe --bench probe_overhead|^(SKIP|probe_overhead:|setup|none|noop|other|outside|inside|goals|sustained)"
-    "analysis|read + spans + bytes by evtin.span.tags vs sysdig -r on the same capture|cargo bench -p tracer-scap --bench read ${crit[*]}|^(===|  *wall|tracer-scap \+|sysdig 0\.29|ratio sysdig|tables agree)"
+    "analysis|read + spans + bytes by evtin.span.tags vs sysdig -r on the same capture|cargo bench -p tracer-scap --bench read ${crit[*]}|^(===|  *wall|tracer-scap \+|  of which|ours_threaded|sysdig 0\.29|ratio sysdig|tables agree)"
     "cli|tracer by / summary vs sysdig -c fdbytes_by / csysdig traces_summary, whole command|bash benches/cli_vs_sysdig.sh|^(SKIP|cli )"
     "engine|tracer-core engine throughput vs a plain pass|cargo bench -p tracer-core --bench engine ${crit[*]}|^summary:"
+    "engine-synth|engine + bytes by span on the synthetic capture workload, in memory, ns per syscall|cargo bench -p tracer-core --bench engine_synth|^(engine_synth|  baseline|  engine)"
     "otlp|OTLP span mapping and encoding vs a plain engine pass|cargo bench -p tracer-otlp --bench mapping|^(events .* spans|engine)"
     "filter|compiled filters vs hand-written predicates|cargo bench -p tracer-core --bench filter ${crit[*]}|^filter summary:"
 )
