@@ -202,22 +202,18 @@ fn spans_only_keeps_worker_threads_io_while_a_span_is_open() {
     if !root_or_skip("spans_only_keeps_worker_threads_io_while_a_span_is_open") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data.bin");
-    std::fs::write(&data, vec![7u8; 100_000]).unwrap();
-    let mut py = Py::start("workers.py", &[data.to_str().unwrap()]);
-    let pid = py.pid() as i64;
-    let cfg = ProbeConfig {
-        target: Target::Command(pid as i32),
+    let common::Run {
+        mut py,
+        events,
+        stats,
+        ..
+    } = common::run_script("workers.py", &[7u8; 100_000], |pid| ProbeConfig {
+        target: Target::Command(pid),
         spans_only: true,
         attach: common::attach(),
         ..ProbeConfig::default()
-    };
-    let mut probe = Probe::load(cfg).expect("probe loads as root");
-    py.go();
-    let mut events = vec![];
-    poll_until_exit(&mut probe, &mut py.child, &mut events);
-    let stats = probe.finish(&mut |e| events.push(e)).unwrap();
+    });
+    let pid = py.pid() as i64;
     assert_eq!(stats.dropped, 0, "{stats:?}");
     let facts = py.facts();
     let [in_tid, in_bytes, out_tid, out_bytes] = facts[..] else {
@@ -477,21 +473,17 @@ fn marker_fragments_json_and_unreadable_buffers() {
     if !root_or_skip("marker_fragments_json_and_unreadable_buffers") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("d.bin");
-    std::fs::write(&data, [1u8; 100]).unwrap();
-    let mut py = Py::start("markers.py", &[data.to_str().unwrap()]);
-    let pid = py.pid() as i64;
-    let cfg = ProbeConfig {
-        target: Target::Pids(vec![pid as i32]),
+    let common::Run {
+        mut py,
+        events,
+        stats,
+        ..
+    } = common::run_script("markers.py", &[1u8; 100], |pid| ProbeConfig {
+        target: Target::Pids(vec![pid]),
         attach: common::attach(),
         ..ProbeConfig::default()
-    };
-    let mut probe = Probe::load(cfg).expect("probe loads as root");
-    py.go();
-    let mut events = vec![];
-    poll_until_exit(&mut probe, &mut py.child, &mut events);
-    let stats = probe.finish(&mut |e| events.push(e)).unwrap();
+    });
+    let pid = py.pid() as i64;
     assert_eq!(py.line(), "done");
     let m: Vec<String> = markers(&events).into_iter().map(|(_, _, s)| s).collect();
     assert_eq!(

@@ -22,16 +22,47 @@ struct Outcome {
     warnings: Vec<ScapWarning>,
 }
 
-fn drain_plain(mut r: ScapReader) -> Outcome {
+/// The two readers' common lending interface, for one drain loop.
+trait Lending {
+    fn next(&mut self) -> Result<Option<&Event>, ScapError>;
+    fn stats(&self) -> &ReadStats;
+    fn warnings(&self) -> &[ScapWarning];
+}
+
+impl Lending for ScapReader {
+    fn next(&mut self) -> Result<Option<&Event>, ScapError> {
+        self.next_ref()
+    }
+    fn stats(&self) -> &ReadStats {
+        ScapReader::stats(self)
+    }
+    fn warnings(&self) -> &[ScapWarning] {
+        ScapReader::warnings(self)
+    }
+}
+
+impl Lending for ThreadedReader {
+    fn next(&mut self) -> Result<Option<&Event>, ScapError> {
+        self.next_ref()
+    }
+    fn stats(&self) -> &ReadStats {
+        ThreadedReader::stats(self)
+    }
+    fn warnings(&self) -> &[ScapWarning] {
+        ThreadedReader::warnings(self)
+    }
+}
+
+fn drain(mut r: impl Lending) -> Outcome {
     let mut events = Vec::new();
     let mut error = None;
     loop {
-        match r.next_ref() {
+        match r.next() {
             Ok(Some(e)) => events.push(e.clone()),
             Ok(None) => break,
             Err(e) => {
                 error = Some(e.to_string());
-                assert!(matches!(r.next_ref(), Ok(None)), "the end follows an error");
+                assert!(matches!(r.next(), Ok(None)), "the end follows an error");
                 break;
             }
         }
@@ -44,26 +75,12 @@ fn drain_plain(mut r: ScapReader) -> Outcome {
     }
 }
 
-fn drain_threaded(mut r: ThreadedReader) -> Outcome {
-    let mut events = Vec::new();
-    let mut error = None;
-    loop {
-        match r.next_ref() {
-            Ok(Some(e)) => events.push(e.clone()),
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e.to_string());
-                assert!(matches!(r.next_ref(), Ok(None)), "the end follows an error");
-                break;
-            }
-        }
-    }
-    Outcome {
-        events,
-        error,
-        stats: r.stats().clone(),
-        warnings: r.warnings().to_vec(),
-    }
+fn drain_plain(r: ScapReader) -> Outcome {
+    drain(r)
+}
+
+fn drain_threaded(r: ThreadedReader) -> Outcome {
+    drain(r)
 }
 
 /// A synthetic capture of `iterations` workload iterations.

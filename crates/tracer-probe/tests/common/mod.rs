@@ -113,3 +113,39 @@ impl Workload {
         Workload { tmp, data, py }
     }
 }
+
+/// A finished run of a workload script under the probe.
+pub struct Run {
+    /// Holds the data file.
+    pub tmp: tempfile::TempDir,
+    /// The script (exited; its remaining output lines can still be read).
+    pub py: Py,
+    /// Every event shipped.
+    pub events: Vec<Event>,
+    /// The probe's counters.
+    pub stats: tracer_probe::ProbeStats,
+}
+
+/// Runs `script` with the path of a temp file holding `data` as its argument, under a
+/// probe configured by `cfg(pid)`, until the script exits.
+pub fn run_script(
+    script: &str,
+    data: &[u8],
+    cfg: impl FnOnce(i32) -> tracer_probe::ProbeConfig,
+) -> Run {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("data.bin");
+    std::fs::write(&path, data).unwrap();
+    let mut py = Py::start(script, &[path.to_str().unwrap()]);
+    let mut probe = Probe::load(cfg(py.pid())).expect("probe loads as root");
+    py.go();
+    let mut events = vec![];
+    poll_until_exit(&mut probe, &mut py.child, &mut events);
+    let stats = probe.finish(&mut |e| events.push(e)).unwrap();
+    Run {
+        tmp,
+        py,
+        events,
+        stats,
+    }
+}
