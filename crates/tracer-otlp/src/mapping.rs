@@ -17,7 +17,6 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use rustc_hash::FxHashMap;
 use tracer_core::correlate::InOut;
 use tracer_core::event_view::{EventClass, EventView};
-use tracer_core::fds::FdKind;
 use tracer_core::grammar::Direction;
 use tracer_core::spans::{OpenRecord, SpanEnd, SpanRecord};
 use tracer_core::threads::ThreadState;
@@ -153,16 +152,6 @@ fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-fn kind_name(k: FdKind) -> &'static str {
-    match k {
-        FdKind::File => "file",
-        FdKind::Ipv4 => "ipv4",
-        FdKind::Ipv6 => "ipv6",
-        FdKind::Unix => "unix",
-        FdKind::Pipe => "pipe",
-        FdKind::Other => "other",
-    }
-}
 
 /// Entries sorted by total bytes (descending, then by name), at most `n`.
 fn top(map: &BTreeMap<String, InOut>, n: usize) -> Vec<(&String, &InOut)> {
@@ -425,7 +414,7 @@ impl SpanMapper {
             int(s.inclusive.bytes_out),
         );
         for (kind, b) in &io.by_kind {
-            let k = kind_name(*kind);
+            let k = kind.name();
             a.push_new(format!("tracer.io.{k}.bytes.read"), int(b.bytes_in));
             a.push_new(format!("tracer.io.{k}.bytes.written"), int(b.bytes_out));
         }
