@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use tracer_core::engine::Engine;
-use tracer_core::event_view::EventView;
 use tracer_core::views::{ByField, BytesBy};
 use tracer_scap::ScapReader;
 
@@ -21,12 +20,11 @@ fn main() {
         let mut r = ScapReader::open(&path).expect("open");
         let mut e = Engine::default();
         let mut table = BytesBy::new(ByField::parse("evtin.span.tags").unwrap());
-        let mut consumer = |v: &EventView<'_>| table.add(v);
         let mut n = 0u64;
         while let Some(ev) = r.next_ref().expect("read") {
             n += 1;
             if engine {
-                e.process(ev, &mut consumer);
+                e.process(ev, &mut table);
             }
             std::hint::black_box(ev);
         }
