@@ -121,10 +121,41 @@ impl NameBytes {
                 self.len += 1;
                 return;
             }
+        }
+        self.add_to_map(key, io);
+    }
+
+    /// [`NameBytes::add`] past the inline entries (they move into the map first).
+    #[inline(never)]
+    fn add_to_map(&mut self, key: u32, io: InOut) {
+        if self.map.is_empty() {
+            let n = self.len as usize;
             self.map.extend(self.inline[..n].iter().copied());
             self.len = 0;
         }
         self.map.entry(key).or_default().add(io);
+    }
+
+    /// Forgets every name (keeps the memory).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.len = 0;
+        if !self.map.is_empty() {
+            self.map.clear();
+        }
+    }
+
+    /// Adds every name of `o` into this one.
+    #[inline]
+    pub fn merge(&mut self, o: &NameBytes) {
+        for &(k, v) in &o.inline[..o.len as usize] {
+            self.add(k, v);
+        }
+        if !o.map.is_empty() {
+            for (&k, &v) in &o.map {
+                self.add(k, v);
+            }
+        }
     }
 
     /// Every `(name id, bytes)`, in no particular order.
@@ -165,7 +196,7 @@ impl IoAcc {
     }
 
     /// Adds bytes moved through an fd.
-    #[inline]
+    #[inline(always)]
     pub fn bytes(&mut self, kind: FdKind, file: Option<u32>, peer: Option<u32>, io: InOut) {
         self.by_kind[kind.index()].add(io);
         if let Some(f) = file {
@@ -176,7 +207,19 @@ impl IoAcc {
         }
     }
 
+    /// Resets to empty (keeps the memory of the name maps).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.syscalls = 0;
+        self.errors = 0;
+        self.syscall_ns = 0;
+        self.by_kind = [InOut::default(); 6];
+        self.files.clear();
+        self.peers.clear();
+    }
+
     /// Adds another accumulator into this one.
+    #[inline]
     pub fn merge(&mut self, o: &IoAcc) {
         self.syscalls += o.syscalls;
         self.errors += o.errors;
@@ -184,11 +227,11 @@ impl IoAcc {
         for (a, b) in self.by_kind.iter_mut().zip(o.by_kind.iter()) {
             a.add(*b);
         }
-        for (k, v) in o.files.iter() {
-            self.files.add(k, v);
+        if !o.files.is_empty() {
+            self.files.merge(&o.files);
         }
-        for (k, v) in o.peers.iter() {
-            self.peers.add(k, v);
+        if !o.peers.is_empty() {
+            self.peers.merge(&o.peers);
         }
     }
 

@@ -12,12 +12,16 @@
 //!   [`EventClass::Syscall`];
 //! - snapshots, thread exits and loss notices have their own classes.
 //!
+//! A consumer whose [`Consumer::wants_tracer_views`] is false is not given the views of
+//! valid markers (their numbers are still used up, so the other views keep theirs).
+//!
 //! Views borrow the engine; copy what you need to keep.
 //!
 //! [`EventView`]: crate::event_view::EventView
 //! [`EventClass::Tracer`]: crate::event_view::EventClass::Tracer
 //! [`EventClass::HiddenWrite`]: crate::event_view::EventClass::HiddenWrite
 //! [`EventClass::Syscall`]: crate::event_view::EventClass::Syscall
+//! [`Consumer::wants_tracer_views`]: crate::engine::Consumer::wants_tracer_views
 
 use crate::correlate::Scope;
 use crate::event::{Event, IoDir, Syscall, SyscallKind, ThreadInfo};

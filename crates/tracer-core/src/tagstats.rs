@@ -1,6 +1,8 @@
 //! Per-tag-path statistics: hits, duration total/avg/min/max and p50/p90/p99, child
 //! hits, summed I/O. Memory grows with the number of distinct tag paths only.
 
+use std::sync::Arc;
+
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -102,7 +104,8 @@ pub struct TagRow {
 #[derive(Debug, Default)]
 pub struct TagTable {
     ids: FxHashMap<Vec<u8>, u32>,
-    paths: Vec<Vec<Vec<u8>>>,
+    /// Shared with the open records of each path.
+    paths: Vec<Arc<[Vec<u8>]>>,
     stats: Vec<PathStats>,
 }
 
@@ -130,7 +133,7 @@ impl TagTable {
             return id;
         }
         let id = self.paths.len() as u32;
-        self.paths.push(tags());
+        self.paths.push(tags().into());
         self.stats.push(PathStats::default());
         self.ids.insert(key.to_vec(), id);
         id
@@ -149,6 +152,12 @@ impl TagTable {
 
     /// The tags of a path id.
     pub fn tags(&self, id: u32) -> &[Vec<u8>] {
+        &self.paths[id as usize]
+    }
+
+    /// The tags of a path id, shared (for open records).
+    #[inline]
+    pub(crate) fn shared_tags(&self, id: u32) -> &Arc<[Vec<u8>]> {
         &self.paths[id as usize]
     }
 
@@ -175,7 +184,7 @@ impl TagTable {
 
     /// All paths with their stats, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&[Vec<u8>], &PathStats)> {
-        self.paths.iter().map(Vec::as_slice).zip(self.stats.iter())
+        self.paths.iter().map(|p| &**p).zip(self.stats.iter())
     }
 
     /// Report rows, in first-seen order; `child_hits` counts the closed spans of every
@@ -197,7 +206,7 @@ impl TagTable {
             .iter()
             .enumerate()
             .map(|(i, s)| TagRow {
-                tags: self.paths[i].clone(),
+                tags: self.paths[i].to_vec(),
                 enters: s.enters,
                 hits: s.hits,
                 unmatched_exits: s.unmatched_exits,

@@ -4,7 +4,9 @@
 //!   the same report as one that does;
 //! - markers decoded from the cache of repeated writes equal a fresh parse of the
 //!   write (`grammar::parse_all`), marker by marker;
-//! - with `retain_spans` the report keeps exactly the spans a span consumer receives.
+//! - with `retain_spans` the report keeps exactly the spans a span consumer receives;
+//! - a consumer that does not want marker views ([`Consumer::wants_tracer_views`] false,
+//!   like `BytesBy`) sees every other view, with the same numbers, and the same report.
 //!
 //! The input mixes the synthetic workload (repeated markers, nested spans, file and
 //! socket I/O, accept, clone, exits) with edge cases: evictions from a small store,
@@ -64,7 +66,7 @@ fn digest(v: &EventView<'_>) -> Digest {
             .map(|r| (r.seq, r.enter_ts, r.depth, r.parent)),
         innermost: v
             .innermost(tracer_core::correlate::Scope::Thread)
-            .map(|r| (r.seq, r.tags.clone())),
+            .map(|r| (r.seq, r.tags.to_vec())),
         open: v.spans.iter().map(|r| r.seq).collect(),
         io: (v.io_bytes(), v.latency_ns()),
     }
@@ -233,6 +235,43 @@ fn retained_spans_equal_the_spans_a_consumer_receives() {
         let n = report.spans.len();
         assert_eq!(report.spans, with.spans[..n]);
         assert_eq!(report.never_closed, with.spans[n..]);
+    }
+}
+
+/// A consumer of the views other than valid markers.
+struct NoMarkerViews(Vec<Digest>);
+
+impl Consumer for NoMarkerViews {
+    fn event(&mut self, v: &EventView<'_>) {
+        self.0.push(digest(v));
+    }
+    fn wants_spans(&self) -> bool {
+        false
+    }
+    fn wants_tracer_views(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn consumers_without_marker_views_see_every_other_view() {
+    let evs = input();
+    for config in configs() {
+        let (with, report_with) = run_with_spans(&evs, config);
+        let mut c = NoMarkerViews(Vec::new());
+        let report = Engine::new(config).run(&evs, &mut c);
+        let expected: Vec<&Digest> = with
+            .views
+            .iter()
+            .filter(|d| d.tracer.as_ref().is_none_or(|t| t.0))
+            .collect();
+        assert!(expected.len() < with.views.len());
+        assert_eq!(c.0.iter().collect::<Vec<_>>(), expected);
+        assert!(
+            c.0.iter().any(|d| d.tracer.is_some()),
+            "invalid markers shown"
+        );
+        assert_eq!(report, report_with);
     }
 }
 

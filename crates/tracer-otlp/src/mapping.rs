@@ -152,7 +152,6 @@ fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-
 /// Entries sorted by total bytes (descending, then by name), at most `n`.
 fn top(map: &BTreeMap<String, InOut>, n: usize) -> Vec<(&String, &InOut)> {
     let mut v: Vec<_> = map.iter().collect();

@@ -217,6 +217,10 @@ impl Consumer for FastBytes<'_> {
     fn wants_spans(&self) -> bool {
         false
     }
+    // Only syscall I/O counts: the views of valid markers are not needed.
+    fn wants_tracer_views(&self) -> bool {
+        false
+    }
 }
 
 impl FastBytes<'_> {

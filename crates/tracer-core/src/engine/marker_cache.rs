@@ -56,10 +56,15 @@ impl Decoded {
     }
 
     /// Looks missing parents up again when paths were added since.
+    #[inline]
     pub fn refresh(&mut self, tags: &TagTable, key: &mut Vec<u8>) {
-        if self.paths_known == tags.len() {
-            return;
+        if self.paths_known != tags.len() {
+            self.refresh_parents(tags, key);
         }
+    }
+
+    #[cold]
+    fn refresh_parents(&mut self, tags: &TagTable, key: &mut Vec<u8>) {
         for i in 0..self.buf.len() {
             let m = self.buf.marker(i);
             if self.paths[i].1.is_none() && self.buf.tag_count(&m) > 0 {
@@ -74,8 +79,27 @@ impl Decoded {
 /// Decoded writes by their bytes.
 #[derive(Debug, Default)]
 pub(super) struct MarkerCache {
-    entries: FxHashMap<Box<[u8]>, Decoded>,
+    /// By the hash of the write's bytes; the bytes are kept and compared on a hit (a
+    /// write whose hash is taken by other bytes is simply not cached).
+    entries: FxHashMap<u64, (Box<[u8]>, Decoded)>,
     seen: FxHashSet<u64>,
+}
+
+/// `a == b`, for short byte strings (8-byte words instead of a `memcmp` call).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8]| u64::from_ne_bytes(s.try_into().expect("8-byte chunk"));
+    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    ra.iter().zip(rb).all(|(x, y)| x == y)
 }
 
 impl MarkerCache {
@@ -85,7 +109,8 @@ impl MarkerCache {
         if data.len() > MAX_CACHED_WRITE || self.entries.is_empty() {
             return None;
         }
-        self.entries.get_mut(data)
+        let (bytes, d) = self.entries.get_mut(&FxBuildHasher.hash_one(data))?;
+        same_bytes(bytes, data).then_some(d)
     }
 
     /// Offers a write that decoded alone into `decoded`: kept when it was seen before.
@@ -103,7 +128,9 @@ impl MarkerCache {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries.clear();
         }
-        self.entries.insert(data.into(), decoded.clone());
+        self.entries
+            .entry(h)
+            .or_insert_with(|| (data.into(), decoded.clone()));
     }
 }
 
@@ -131,5 +158,10 @@ mod tests {
         hit.refresh(&tags, &mut key);
         assert_eq!(hit.paths, vec![(0, Some(a))]);
         assert!(cache.get_mut(&[b'x'; MAX_CACHED_WRITE + 1]).is_none());
+        assert!(cache.get_mut(b">:t:a.c::").is_none());
+        assert!(same_bytes(b"0123456789abcdefXY", b"0123456789abcdefXY"));
+        assert!(!same_bytes(b"0123456789abcdefXY", b"0123456789abcdefXZ"));
+        assert!(!same_bytes(b"0123456789", b"0123456788"));
+        assert!(!same_bytes(b"01234567", b"012345678"));
     }
 }

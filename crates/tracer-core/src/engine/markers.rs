@@ -5,25 +5,25 @@
 //! [`StreamDecoder`]: crate::grammar::StreamDecoder
 //! [`SpanRecord`]: crate::spans::SpanRecord
 
+use std::sync::Arc;
+
 use super::marker_cache::Decoded;
 use super::{sc_fd, Consumer, Counts, Engine, ExitInfo};
-use crate::bytestr::ArgList;
-use crate::correlate::{InOut, IoAcc};
+use crate::correlate::InOut;
 use crate::event::{Event, Syscall};
 use crate::event_view::{EventClass, TracerView};
 use crate::fds::MarkerState;
 use crate::grammar::{
-    fill_list, fill_pairs, invalid_tracer_tag, Direction, MarkerBuf, MarkerRef, Outcome,
-    StreamDecoder,
+    fill_pairs, invalid_tracer_tag, Direction, MarkerBuf, MarkerRef, Outcome, StreamDecoder,
 };
 use crate::tagstats::TagTable;
 
-/// Most recycled tag / argument vectors kept for new enter records.
-const POOL: usize = 256;
 use crate::spans::{OpenRecord, SpanEnd, SpanRecord};
 
 impl Engine {
     /// Handles a marker candidate; returns false when the write stays a plain write.
+    /// Kept out of line: the per-event path of other syscalls stays small.
+    #[inline(never)]
     pub(super) fn marker<C: Consumer>(
         &mut self,
         ev: &Event,
@@ -54,17 +54,18 @@ impl Engine {
         }
         if self.decoders[slot].pending_len() == 0 {
             // Decoded alone: a write seen before is taken from the cache.
-            let mut cache = std::mem::take(&mut self.cache);
-            if let Some(d) = cache.get_mut(data) {
-                d.refresh(&self.tags, &mut self.key_buf);
-                if !warm {
-                    self.set_marker_state(table, sc.fd, MarkerState::Tracer);
+            if let Some(mut cache) = self.cache.take() {
+                if let Some(d) = cache.get_mut(data) {
+                    d.refresh(&self.tags, &mut self.key_buf);
+                    if !warm {
+                        self.set_marker_state(table, sc.fd, MarkerState::Tracer);
+                    }
+                    self.tracers(ev, idx, d, (pid, ptid), table, consumer);
+                    self.cache = Some(cache);
+                    return true;
                 }
-                self.tracers(ev, idx, d, (pid, ptid), table, consumer);
-                self.cache = cache;
-                return true;
+                self.cache = Some(cache);
             }
-            self.cache = cache;
         }
         let dec = &mut self.decoders[slot];
         let alone = dec.pending_len() == 0;
@@ -79,7 +80,9 @@ impl Engine {
                 let mut d = std::mem::take(&mut self.decoded);
                 d.resolve(&mut self.tags, &mut self.key_buf);
                 if alone {
-                    self.cache.offer(data, &d);
+                    if let Some(c) = self.cache.as_mut() {
+                        c.offer(data, &d);
+                    }
                 }
                 self.tracers(ev, idx, &d, (pid, ptid), table, consumer);
                 self.decoded = d;
@@ -168,44 +171,62 @@ impl Engine {
                     Some(p) => (Some(p.seq), Some(p.enter_ts), p.depth + 1),
                     None => (None, None, 0),
                 };
-                let mut tags = self.tag_pool.pop().unwrap_or_default();
-                fill_list(&mut tags, buf.tags(&m), &mut self.byte_pool);
-                let mut args = self.arg_pool.pop().unwrap_or_default();
-                fill_pairs(&mut args, buf.args(&m), &mut self.byte_pool);
-                let rec = OpenRecord {
-                    seq: 0,
-                    id,
-                    path,
-                    tags,
-                    args,
-                    enter_ts: ev.ts,
-                    writer_tid: ev.tid,
-                    writer_pid: pid,
-                    enter_event: idx,
-                    parent,
-                    parent_enter_ts,
-                    depth,
-                    io: IoAcc::default(),
-                    child_bytes: InOut::default(),
-                    child_ns: 0,
-                    children: 0,
-                    incomplete: false,
-                };
-                let (seq, evicted) = self.spans.open(rec);
+                let evicted = self.spans.evict_if_full();
+                if let Some(old) = evicted {
+                    self.evicted(old, consumer);
+                }
+                let tags = self.tags.shared_tags(path);
+                let byte_pool = &mut self.byte_pool;
+                let (_, slot) = self.spans.open_with(|rec| {
+                    // Every field is set (the slot holds an old record): destructured
+                    // without `..` so a new field cannot be forgotten.
+                    let OpenRecord {
+                        seq: _,
+                        id: r_id,
+                        path: r_path,
+                        tags: r_tags,
+                        args: r_args,
+                        enter_ts,
+                        writer_tid,
+                        writer_pid,
+                        enter_event,
+                        parent: r_parent,
+                        parent_enter_ts: r_parent_ts,
+                        depth: r_depth,
+                        io,
+                        child_bytes,
+                        child_ns,
+                        children,
+                        incomplete,
+                    } = rec;
+                    *r_id = id;
+                    *r_path = path;
+                    // The slot's old record often had the same path: no reference
+                    // count traffic then.
+                    if !Arc::ptr_eq(r_tags, tags) {
+                        *r_tags = Arc::clone(tags);
+                    }
+                    fill_pairs(r_args, buf.args(&m), byte_pool);
+                    *enter_ts = ev.ts;
+                    *writer_tid = ev.tid;
+                    *writer_pid = pid;
+                    *enter_event = idx;
+                    *r_parent = parent;
+                    *r_parent_ts = parent_enter_ts;
+                    *r_depth = depth;
+                    io.clear();
+                    *child_bytes = InOut::default();
+                    *child_ns = 0;
+                    *children = 0;
+                    *incomplete = false;
+                });
                 self.counts.max_open_spans =
                     self.counts.max_open_spans.max(self.spans.len() as u64);
-                if let Some(old) = evicted {
-                    if self.wants_spans(consumer) {
-                        let span = self.finish_record(&old, SpanEnd::Evicted, None);
-                        consumer.span(&span);
-                        self.keep(span);
-                    } else {
-                        self.account(&old, SpanEnd::Evicted, None);
-                        self.recycle(old);
-                    }
-                }
                 let num = self.bump();
-                let rec = self.spans.get(seq).expect("just opened");
+                if !consumer.wants_tracer_views() {
+                    return;
+                }
+                let rec = self.spans.slot(slot);
                 let view = TracerView {
                     dir: Direction::Enter,
                     id,
@@ -226,6 +247,10 @@ impl Engine {
                     Some(slot) if !self.wants_spans(consumer) => {
                         let (_, duration) = self.account_slot(slot, SpanEnd::Closed, Some(ev.ts));
                         let num = self.bump();
+                        if !consumer.wants_tracer_views() {
+                            self.spans.release(slot);
+                            return;
+                        }
                         fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
                         let rec = self.spans.slot(slot);
                         let view = TracerView {
@@ -241,8 +266,7 @@ impl Engine {
                             markers_in_write,
                         };
                         self.emit_tracer(num, ev, idx, table, view, consumer);
-                        let (tags, args) = self.spans.release(slot);
-                        self.recycle_parts(tags, args);
+                        self.spans.release(slot);
                     }
                     Some(slot) => {
                         let rec = self.spans.take_detached(slot).expect("detached record");
@@ -272,7 +296,9 @@ impl Engine {
                             index_in_write,
                             markers_in_write,
                         };
-                        self.emit_tracer(num, ev, idx, table, view, consumer);
+                        if consumer.wants_tracer_views() {
+                            self.emit_tracer(num, ev, idx, table, view, consumer);
+                        }
                         consumer.span(&span);
                         self.keep(span);
                     }
@@ -280,6 +306,9 @@ impl Engine {
                         self.counts.unmatched_exits += 1;
                         self.tags.stats_mut(path).unmatched_exits += 1;
                         let num = self.bump();
+                        if !consumer.wants_tracer_views() {
+                            return;
+                        }
                         fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
                         let view = TracerView {
                             dir: Direction::Exit,
@@ -300,18 +329,15 @@ impl Engine {
         }
     }
 
-    /// Keeps the tag and argument vectors of a record nobody will look at again, for
-    /// the next enter records.
-    pub(super) fn recycle(&mut self, rec: OpenRecord) {
-        self.recycle_parts(rec.tags, rec.args);
-    }
-
-    fn recycle_parts(&mut self, tags: Vec<Vec<u8>>, args: ArgList) {
-        if self.tag_pool.len() < POOL {
-            self.tag_pool.push(tags);
-        }
-        if self.arg_pool.len() < POOL {
-            self.arg_pool.push(args);
+    /// Accounts a record evicted from the full store (C4).
+    #[cold]
+    fn evicted<C: Consumer>(&mut self, old: OpenRecord, consumer: &mut C) {
+        if self.wants_spans(consumer) {
+            let span = self.finish_record(&old, SpanEnd::Evicted, None);
+            consumer.span(&span);
+            self.keep(span);
+        } else {
+            self.account(&old, SpanEnd::Evicted, None);
         }
     }
 
@@ -391,10 +417,10 @@ impl Engine {
                 args,
                 tags,
             }) => {
-                debug_assert_eq!(tags, rec.tags, "exit matched by interned tag path");
+                debug_assert_eq!(tags[..], rec.tags[..], "exit matched by interned tag path");
                 (Some(ts), Some(tid), Some(ev_idx), args, tags)
             }
-            None => (None, None, None, Vec::new(), rec.tags.clone()),
+            None => (None, None, None, Vec::new(), rec.tags.to_vec()),
         };
         SpanRecord {
             seq: rec.seq,

@@ -48,20 +48,24 @@ pub struct Engine {
     unattributed: IoAcc,
     /// Markers of the write being decoded (reused).
     decoded: marker_cache::Decoded,
-    /// Marker writes decoded before.
-    cache: marker_cache::MarkerCache,
+    /// Marker writes decoded before (boxed: taken out while its entry is used, which
+    /// moves a pointer only; `None` only then).
+    cache: Option<Box<marker_cache::MarkerCache>>,
     /// Tag-path key of the marker being handled (reused).
     key_buf: Vec<u8>,
     /// Arguments of the exit marker being shown (reused).
     exit_args: crate::bytestr::ArgList,
-    /// Tag and argument vectors of finished records, reused by new enter records.
-    tag_pool: Vec<Vec<Vec<u8>>>,
-    arg_pool: Vec<crate::bytestr::ArgList>,
-    /// Spare tag and argument byte buffers.
-    byte_pool: Vec<Vec<u8>>,
+    /// Spare argument pairs (for `fill_pairs`).
+    byte_pool: Vec<(Vec<u8>, Vec<u8>)>,
     /// `(tid, thread-table slot)` of the thread of the last syscall.
     cur: (i64, u32),
+    /// `(tid, slot)` of recently seen threads (`i64::MIN`: empty), to switch between a
+    /// few busy threads without a hash lookup.
+    recent: [(i64, u32); RECENT_THREADS],
 }
+
+/// Threads remembered in `Engine::recent`.
+const RECENT_THREADS: usize = 4;
 
 impl Default for Engine {
     fn default() -> Self {
@@ -103,13 +107,12 @@ impl Engine {
             retained: Vec::new(),
             unattributed: IoAcc::default(),
             decoded: Default::default(),
-            cache: Default::default(),
+            cache: Some(Box::default()),
             key_buf: Vec::new(),
             exit_args: Vec::new(),
-            tag_pool: Vec::new(),
-            arg_pool: Vec::new(),
             byte_pool: Vec::new(),
             cur: (i64::MIN, 0),
+            recent: [(i64::MIN, 0); RECENT_THREADS],
         }
     }
 
@@ -186,6 +189,15 @@ impl Engine {
         self.counts.events += 1;
         match &ev.kind {
             EventKind::Syscall(sc) => self.syscall(ev, sc, idx, consumer),
+            _ => self.non_syscall(ev, idx, consumer),
+        }
+    }
+
+    /// [`Engine::process`] for the events that are not syscalls (rare: out of line).
+    #[inline(never)]
+    fn non_syscall<C: Consumer>(&mut self, ev: &Event, idx: u64, consumer: &mut C) {
+        match &ev.kind {
+            EventKind::Syscall(_) => {}
             EventKind::ThreadInfo(info) => {
                 self.threads.apply_info(info, &mut self.fds);
                 let num = self.bump();
@@ -219,6 +231,9 @@ impl Engine {
                 self.threads.remove(ev.tid, &mut self.fds);
                 if self.cur.0 == ev.tid {
                     self.cur = (i64::MIN, 0);
+                }
+                for r in self.recent.iter_mut().filter(|r| r.0 == ev.tid) {
+                    *r = (i64::MIN, 0);
                 }
             }
             EventKind::Lost { count } => {
@@ -332,7 +347,16 @@ impl Engine {
     #[inline]
     fn thread_slot(&mut self, tid: i64, pid: i64) -> u32 {
         if self.cur.0 != tid {
-            self.cur = (tid, self.threads.ensure_slot(tid, pid, &mut self.fds));
+            let slot = match self.recent.iter().find(|r| r.0 == tid && tid != i64::MIN) {
+                Some(r) => r.1,
+                None => {
+                    let slot = self.threads.ensure_slot(tid, pid, &mut self.fds);
+                    self.recent.rotate_right(1);
+                    self.recent[0] = (tid, slot);
+                    slot
+                }
+            };
+            self.cur = (tid, slot);
         }
         self.cur.1
     }
@@ -424,7 +448,7 @@ impl Engine {
 
     /// Emits the view of a non-marker syscall.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     fn emit_syscall<C: Consumer>(
         &self,
         num: u64,
@@ -467,7 +491,7 @@ fn may_carry_marker(info: Option<&FdInfo>, sc: &Syscall, writes: bool) -> bool {
 
 /// Charges a non-marker syscall (its time, failure and bytes) to `acc`: the innermost
 /// open span of its thread, or the unattributed accumulator.
-#[inline]
+#[inline(always)]
 fn attribute(
     acc: &mut IoAcc,
     counts: &mut Counts,

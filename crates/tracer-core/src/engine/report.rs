@@ -47,6 +47,15 @@ pub trait Consumer {
     fn wants_spans(&self) -> bool {
         true
     }
+    /// Whether this consumer looks at the views of valid markers
+    /// ([`EventClass::Tracer`](crate::event_view::EventClass::Tracer) views of enters and
+    /// exits). When it returns false the engine does not build them — spans, counters
+    /// and view numbers are the same either way (the skipped views keep their numbers),
+    /// and invalid-tracer and hidden-write views are still passed on. Asked once per
+    /// marker; the default is true.
+    fn wants_tracer_views(&self) -> bool {
+        true
+    }
 }
 
 /// Closures look at events only (they get no [`Consumer::span`] calls), but their exit
@@ -66,6 +75,9 @@ pub struct NoConsumer;
 impl Consumer for NoConsumer {
     fn event(&mut self, _view: &EventView<'_>) {}
     fn wants_spans(&self) -> bool {
+        false
+    }
+    fn wants_tracer_views(&self) -> bool {
         false
     }
 }

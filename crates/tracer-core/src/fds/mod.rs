@@ -20,6 +20,7 @@ use crate::intern::Interner;
 
 mod names;
 mod paths;
+mod store;
 
 pub use names::{fd_name, infer_local, push_endpoint};
 pub use paths::{open_flags, resolve_path};
@@ -149,21 +150,20 @@ impl FdInfo {
     }
 }
 
-/// All fd tables (one per process, or shared with `CLONE_FILES`), flattened into one
-/// map keyed by `(table, fd)` so a lookup is a single hash probe; plus the name
-/// interner shared by every fd.
+/// All fd tables (one per process, or shared with `CLONE_FILES`), found by id and fd
+/// without hashing (see `store`); plus the name interner shared by every fd.
 #[derive(Debug, Default)]
 pub struct FdTables {
-    fds: FxHashMap<(u64, i64), FdInfo>,
+    fds: store::FdStore,
     /// Threads using each table.
     users: FxHashMap<u64, u32>,
     next_id: u64,
     names: Interner<String>,
     /// Name ids of socket endpoint pairs already formatted (client, server): a socket
     /// name is formatted once per distinct pair, not at every connect/accept.
-    inet_names: FxHashMap<(Option<SocketAddr>, Option<SocketAddr>), u32>,
+    inet_names: FxHashMap<(AddrKey, AddrKey), u32>,
     /// Name ids of peer addresses already formatted.
-    peer_names: FxHashMap<SocketAddr, u32>,
+    peer_names: FxHashMap<AddrKey, u32>,
     /// Id of the empty name, once interned.
     empty: Option<u32>,
 }
@@ -173,15 +173,12 @@ impl FdTables {
     pub fn new_table(&mut self) -> u64 {
         self.next_id += 1;
         self.users.insert(self.next_id, 0);
+        self.fds.set_near_max(self.next_id);
         self.next_id
     }
 
     fn entries_of(&self, table: u64) -> Vec<(i64, FdInfo)> {
-        self.fds
-            .iter()
-            .filter(|((t, _), _)| *t == table)
-            .map(|((_, fd), i)| (*fd, i.clone()))
-            .collect()
+        self.fds.entries(table)
     }
 
     /// A new table holding a copy of `from`'s fds (fork without `CLONE_FILES`).
@@ -189,7 +186,7 @@ impl FdTables {
         let entries = self.entries_of(from);
         let id = self.new_table();
         for (fd, info) in entries {
-            self.fds.insert((id, fd), info);
+            self.fds.insert(id, fd, info);
         }
         id
     }
@@ -206,7 +203,7 @@ impl FdTables {
             *u = u.saturating_sub(1);
             if *u == 0 {
                 self.users.remove(&table);
-                self.fds.retain(|(t, _), _| *t != table);
+                self.fds.drop_table(table);
                 return true;
             }
         }
@@ -220,20 +217,20 @@ impl FdTables {
             return;
         }
         for (fd, info) in self.entries_of(from) {
-            self.fds.entry((to, fd)).or_insert(info);
+            self.fds.insert_missing(to, fd, info);
         }
     }
 
     /// Looks an fd up.
     #[inline]
     pub fn get(&self, table: u64, fd: i64) -> Option<&FdInfo> {
-        self.fds.get(&(table, fd))
+        self.fds.get(table, fd)
     }
 
     /// Looks an fd up for modification.
     #[inline]
     pub fn get_mut(&mut self, table: u64, fd: i64) -> Option<&mut FdInfo> {
-        self.fds.get_mut(&(table, fd))
+        self.fds.get_mut(table, fd)
     }
 
     /// Builds the info for a new fd (marker state from the path, names interned).
@@ -277,18 +274,15 @@ impl FdTables {
             if info.ipv6_hint && local.is_none() && remote.is_none() {
                 info.kind = FdKind::Ipv6;
             }
+            let (lk, rk) = (AddrKey::of(*local), AddrKey::of(*remote));
             let names = &mut self.names;
             info.peer_id = remote.map(|r| {
                 *self
                     .peer_names
-                    .entry(r)
+                    .entry(rk)
                     .or_insert_with(|| names.intern(r.to_string().as_str()))
             });
-            let pair = if *server {
-                (*remote, *local)
-            } else {
-                (*local, *remote)
-            };
+            let pair = if *server { (rk, lk) } else { (lk, rk) };
             let target = &info.target;
             info.name_id = *self
                 .inet_names
@@ -305,7 +299,7 @@ impl FdTables {
 
     /// Inserts (or replaces) an fd.
     pub fn insert(&mut self, table: u64, fd: i64, info: FdInfo) {
-        self.fds.insert((table, fd), info);
+        self.fds.insert(table, fd, info);
     }
 
     /// Adds an fd with a target (marker state from the path).
@@ -355,9 +349,19 @@ impl FdTables {
             unix_path,
             server,
         } = u;
-        let mut info = match self.fds.remove(&(table, fd)) {
+        let mut info = match self.fds.remove(table, fd) {
             Some(i) => i,
-            None => self.make_info(FdTarget::Unknown, false),
+            // `make_info(FdTarget::Unknown, false)` without naming it twice: the name is
+            // set below.
+            None => FdInfo {
+                target: FdTarget::Unknown,
+                kind: FdKind::Other,
+                marker: MarkerState::NotTracer,
+                cloexec: false,
+                name_id: self.empty_name(),
+                peer_id: None,
+                ipv6_hint: false,
+            },
         };
         if let Some(path) = unix_path {
             if path.is_empty() {
@@ -399,7 +403,7 @@ impl FdTables {
 
     /// Removes an fd (close), returning what it was.
     pub fn close(&mut self, table: u64, fd: i64) -> Option<FdInfo> {
-        self.fds.remove(&(table, fd))
+        self.fds.remove(table, fd)
     }
 
     /// Duplicates `old` onto `new` (dup family): same target and marker state.
@@ -418,7 +422,7 @@ impl FdTables {
 
     /// Drops the `O_CLOEXEC` fds of a table (successful execve).
     pub fn exec(&mut self, table: u64) {
-        self.fds.retain(|(t, _), i| *t != table || !i.cloexec);
+        self.fds.retain(table, |i| !i.cloexec);
     }
 
     /// The interned name of an id (fd names and peers).
@@ -429,6 +433,27 @@ impl FdTables {
     /// Number of live fds over all tables.
     pub fn live_fds(&self) -> usize {
         self.fds.len()
+    }
+}
+
+/// A socket address (or none) as a cheap hash key: every part that its printed forms
+/// show (`fd_name`, `to_string`: address, port, IPv6 scope id), packed into integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AddrKey(u128, u64);
+
+impl AddrKey {
+    #[inline]
+    fn of(a: Option<SocketAddr>) -> AddrKey {
+        match a {
+            None => AddrKey(0, 0),
+            Some(SocketAddr::V4(v)) => {
+                AddrKey(u128::from(v.ip().to_bits()), 1 << 48 | u64::from(v.port()))
+            }
+            Some(SocketAddr::V6(v)) => AddrKey(
+                v.ip().to_bits(),
+                2 << 48 | u64::from(v.scope_id()) << 16 | u64::from(v.port()),
+            ),
+        }
     }
 }
 

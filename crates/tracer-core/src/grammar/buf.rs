@@ -206,77 +206,37 @@ pub(crate) fn push_key_tag(out: &mut Vec<u8>, tag: &[u8]) {
     out.extend_from_slice(tag);
 }
 
-/// Most byte buffers [`fill_pairs`] and [`fill_list`] keep in their spare pool.
-const SPARE_BYTES: usize = 1024;
-
-/// A byte buffer from the spare pool (or a new one), holding a copy of `b`.
-fn copy_of(spare: &mut Vec<Vec<u8>>, b: &[u8]) -> Vec<u8> {
-    let mut v = spare.pop().unwrap_or_default();
-    v.clear();
-    v.extend_from_slice(b);
-    v
-}
-
-/// Puts a no longer needed byte buffer into the spare pool.
-fn keep_spare(spare: &mut Vec<Vec<u8>>, v: Vec<u8>) {
-    if spare.len() < SPARE_BYTES && v.capacity() > 0 {
-        spare.push(v);
-    }
-}
+/// Most argument pairs [`fill_pairs`] keeps in its spare pool.
+const SPARE_PAIRS: usize = 1024;
 
 /// Fills `dst` with owned copies of `src`, reusing the buffers `dst` already holds and
-/// those of `spare` (which receives the buffers `dst` no longer needs).
+/// the pairs of `spare` (which receives the pairs `dst` no longer needs).
+#[inline]
 pub(crate) fn fill_pairs<'s>(
     dst: &mut Vec<(Vec<u8>, Vec<u8>)>,
     src: impl ExactSizeIterator<Item = (&'s [u8], &'s [u8])>,
-    spare: &mut Vec<Vec<u8>>,
+    spare: &mut Vec<(Vec<u8>, Vec<u8>)>,
 ) {
     let n = src.len();
+    if n == 0 && dst.is_empty() {
+        return;
+    }
     while dst.len() > n {
-        if let Some((a, b)) = dst.pop() {
-            keep_spare(spare, a);
-            keep_spare(spare, b);
+        if let Some(pair) = dst.pop() {
+            if spare.len() < SPARE_PAIRS {
+                spare.push(pair);
+            }
         }
     }
     for (i, (name, value)) in src.enumerate() {
-        match dst.get_mut(i) {
-            Some((a, b)) => {
-                a.clear();
-                a.extend_from_slice(name);
-                b.clear();
-                b.extend_from_slice(value);
-            }
-            None => {
-                let pair = (copy_of(spare, name), copy_of(spare, value));
-                dst.push(pair);
-            }
+        if dst.len() == i {
+            dst.push(spare.pop().unwrap_or_default());
         }
-    }
-}
-
-/// Fills `dst` with owned copies of `src`, like [`fill_pairs`].
-pub(crate) fn fill_list<'s>(
-    dst: &mut Vec<Vec<u8>>,
-    src: impl ExactSizeIterator<Item = &'s [u8]>,
-    spare: &mut Vec<Vec<u8>>,
-) {
-    let n = src.len();
-    while dst.len() > n {
-        if let Some(a) = dst.pop() {
-            keep_spare(spare, a);
-        }
-    }
-    for (i, item) in src.enumerate() {
-        match dst.get_mut(i) {
-            Some(a) => {
-                a.clear();
-                a.extend_from_slice(item);
-            }
-            None => {
-                let v = copy_of(spare, item);
-                dst.push(v);
-            }
-        }
+        let (a, b) = &mut dst[i];
+        a.clear();
+        a.extend_from_slice(name);
+        b.clear();
+        b.extend_from_slice(value);
     }
 }
 
@@ -317,11 +277,15 @@ mod tests {
         let mut dst = vec![(b"old".to_vec(), b"v".to_vec()); 3];
         fill_pairs(&mut dst, [(&b"n"[..], &b"1"[..])].into_iter(), &mut spare);
         assert_eq!(dst, vec![(b"n".to_vec(), b"1".to_vec())]);
-        assert_eq!(spare.len(), 4);
-        let mut list = Vec::new();
-        fill_list(&mut list, [&b"a"[..], b"b"].into_iter(), &mut spare);
         assert_eq!(spare.len(), 2);
-        fill_list(&mut list, [&b"c"[..]].into_iter(), &mut spare);
-        assert_eq!((list, spare.len()), (vec![b"c".to_vec()], 3));
+        fill_pairs(
+            &mut dst,
+            [(&b"a"[..], &b"2"[..]); 2].into_iter(),
+            &mut spare,
+        );
+        assert_eq!(dst, vec![(b"a".to_vec(), b"2".to_vec()); 2]);
+        assert_eq!(spare.len(), 1);
+        fill_pairs(&mut dst, std::iter::empty(), &mut spare);
+        assert_eq!((dst.len(), spare.len()), (0, 3));
     }
 }

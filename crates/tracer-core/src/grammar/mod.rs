@@ -76,7 +76,7 @@ pub use error::{EncodeError, ParseError};
 pub use parse::{parse, parse_all, parse_prefix};
 pub use stream::{invalid_tracer_tag, Decoded, StreamDecoder, DEFAULT_FRAGMENT_CAP};
 
-pub(crate) use buf::{fill_list, fill_pairs, push_key_tag, MarkerBuf, MarkerRef};
+pub(crate) use buf::{fill_pairs, push_key_tag, MarkerBuf, MarkerRef};
 pub(crate) use parse::at;
 #[cfg(test)]
 pub(crate) use parse::parse_all_into;

@@ -15,7 +15,7 @@ pub(crate) fn at(s: &[u8], i: usize) -> u8 {
 /// `buf` up to (excluding) its first NUL byte: sysdig treats the buffer as a C string.
 #[inline]
 pub(crate) fn c_str(buf: &[u8]) -> &[u8] {
-    match buf.iter().position(|&b| b == 0) {
+    match memchr::memchr(0, buf) {
         Some(n) => &buf[..n],
         None => buf,
     }

@@ -74,16 +74,21 @@ impl ByField {
 pub struct BytesBy {
     field: ByField,
     ids: FxHashMap<IdKey, usize>,
+    /// Rows of tag-path keys by path id (dense ids: no hashing), `NO_ROW` when
+    /// not seen yet.
+    path_rows: Vec<u32>,
     texts: FxHashMap<Vec<u8>, usize>,
     rows: Vec<(Vec<u8>, u64)>,
     /// The key added last and its row (consecutive I/O mostly shares a key).
     last: Option<(IdKey, usize)>,
 }
 
+/// `BytesBy::path_rows` entry of a path without a row.
+const NO_ROW: u32 = u32::MAX;
+
 /// Cheap per-event key; several keys may share a row (same text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum IdKey {
-    Path(u32),
     Name(u32),
     Id(i64),
     Static(&'static str),
@@ -104,6 +109,7 @@ impl BytesBy {
         BytesBy {
             field,
             ids: FxHashMap::default(),
+            path_rows: Vec::new(),
             texts: FxHashMap::default(),
             rows: Vec::new(),
             last: None,
@@ -118,6 +124,24 @@ impl BytesBy {
         self.rows.push((text.to_vec(), 0));
         self.texts.insert(text.to_vec(), self.rows.len() - 1);
         self.rows.len() - 1
+    }
+
+    /// [`BytesBy::add_id`] for a tag-path key, looked up by path id.
+    #[inline]
+    fn add_path(&mut self, path: u32, bytes: u64, text: impl FnOnce() -> Vec<u8>) {
+        let i = path as usize;
+        let row = match self.path_rows.get(i) {
+            Some(&r) if r != NO_ROW => r as usize,
+            _ => {
+                let r = self.row_of_text(&text());
+                if self.path_rows.len() <= i {
+                    self.path_rows.resize(i + 1, NO_ROW);
+                }
+                self.path_rows[i] = r as u32;
+                r
+            }
+        };
+        self.rows[row].1 += bytes;
     }
 
     #[inline]
@@ -141,14 +165,20 @@ impl BytesBy {
     }
 
     /// Adds one event.
+    #[inline]
     pub fn add(&mut self, v: &EventView<'_>) {
+        // Most events carry no I/O bytes: rejected here, inline.
         let Some(sc) = v.syscall() else {
             return;
         };
-        if sysdig_io_dir(sc.syscall.kind).is_none() || sc.syscall.res <= 0 {
+        if sc.syscall.res <= 0 || sysdig_io_dir(sc.syscall.kind).is_none() {
             return;
         }
-        let bytes = sc.syscall.res as u64;
+        self.add_io(v, sc.syscall.res as u64);
+    }
+
+    /// Adds the `bytes` of an I/O event.
+    fn add_io(&mut self, v: &EventView<'_>, bytes: u64) {
         let span_of = |scope: Scope| {
             let t = v.thread?;
             if !t.has_tracer_state {
@@ -159,7 +189,7 @@ impl BytesBy {
         match self.field {
             ByField::SpanTags(scope) => {
                 if let Some(r) = span_of(scope) {
-                    self.add_id(IdKey::Path(r.path), bytes, || join_tags(&r.tags));
+                    self.add_path(r.path, bytes, || join_tags(&r.tags));
                 }
             }
             ByField::SpanId(scope) => {
@@ -172,7 +202,7 @@ impl BytesBy {
                     let len = r.tags.len() as i64;
                     let i = if n < 0 { len + n as i64 } else { n as i64 };
                     if (0..len).contains(&i) {
-                        self.add_id(IdKey::Path(r.path), bytes, || r.tags[i as usize].clone());
+                        self.add_path(r.path, bytes, || r.tags[i as usize].clone());
                     }
                 }
             }
@@ -238,12 +268,18 @@ impl BytesBy {
     }
 }
 
-/// A bytes-by table is a consumer of events only (it never asks for finished spans).
+/// A bytes-by table is a consumer of syscall events only (it never asks for finished
+/// spans nor looks at marker views).
 impl crate::engine::Consumer for BytesBy {
+    #[inline]
     fn event(&mut self, view: &EventView<'_>) {
         self.add(view);
     }
     fn wants_spans(&self) -> bool {
+        false
+    }
+    /// Marker views carry no I/O bytes: never looked at.
+    fn wants_tracer_views(&self) -> bool {
         false
     }
 }

@@ -1,0 +1,494 @@
+//! The open-record store ([`SpanStore`]): slots reused in place, enter order, exit
+//! matching by `(id, tag path)`, per-thread stacks for attribution, eviction (C4).
+
+use rustc_hash::FxHashMap;
+
+use super::OpenRecord;
+
+/// The open-record store.
+#[derive(Debug)]
+pub struct SpanStore {
+    /// Records by slot; free slots (in `free`) keep their old record, whose buffers an
+    /// [`SpanStore::open_with`] reuses.
+    slots: Vec<OpenRecord>,
+    free: Vec<u32>,
+    /// `(seq, slot)` in enter order; removed records leave a tombstone ([`GONE`]) that
+    /// is compacted away in batches (seqs only grow, so this stays sorted).
+    order: Vec<(u64, u32)>,
+    /// Number of live entries of `order`.
+    live: usize,
+    by_key: FxHashMap<(i64, u32), Vec<u32>>,
+    /// Index into `stacks` of each thread with open records (or an empty stack kept
+    /// until the next prune).
+    by_thread: FxHashMap<i64, u32>,
+    /// Per thread: slots of its open records, innermost last.
+    stacks: Vec<Vec<u32>>,
+    /// Unused entries of `stacks`.
+    free_stacks: Vec<u32>,
+    /// `(tid, stack index or GONE)` of the thread looked up last: consecutive events
+    /// mostly come from one thread, which then needs no hash lookup.
+    last_thread: (i64, u32),
+    /// Emptied index vectors kept for reuse (saves an allocation per open span).
+    spare: Vec<Vec<u32>>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+/// Slot value of a removed entry of `SpanStore::order`.
+const GONE: u32 = u32::MAX;
+
+/// Most emptied index vectors [`SpanStore`] keeps for reuse.
+const SPARE_VECS: usize = 64;
+
+/// Keeps an emptied index vector for reuse, up to [`SPARE_VECS`] of them.
+fn recycle(spare: &mut Vec<Vec<u32>>, v: Vec<u32>) {
+    if spare.len() < SPARE_VECS && v.capacity() <= 16 {
+        spare.push(v);
+    }
+}
+
+fn remove_slot(v: &mut Vec<u32>, slot: u32) {
+    if let Some(pos) = v.iter().rposition(|&s| s == slot) {
+        remove_at(v, pos);
+    }
+}
+
+/// `v.remove(pos)`, cheaper for the last element (the usual case: innermost first).
+#[inline]
+fn remove_at(v: &mut Vec<u32>, pos: usize) -> u32 {
+    if pos + 1 == v.len() {
+        v.pop().expect("not empty")
+    } else {
+        v.remove(pos)
+    }
+}
+
+impl SpanStore {
+    /// A store holding at most `capacity` open records (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        SpanStore {
+            slots: Vec::new(),
+            free: Vec::new(),
+            order: Vec::new(),
+            live: 0,
+            by_key: FxHashMap::default(),
+            by_thread: FxHashMap::default(),
+            stacks: Vec::new(),
+            free_stacks: Vec::new(),
+            last_thread: (i64::MIN, GONE),
+            spare: Vec::new(),
+            capacity: capacity.max(1),
+            next_seq: 0,
+        }
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Number of open records.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when no span is open.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Position of `seq` in `order` (live or tombstone).
+    fn position(&self, seq: u64) -> Option<usize> {
+        // Spans mostly close in reverse order of their enters (behind a few tombstones of
+        // spans closed just before): try the end first.
+        let n = self.order.len();
+        for i in (n.saturating_sub(8)..n).rev() {
+            let e = self.order[i].0;
+            if e == seq {
+                return Some(i);
+            }
+            if e < seq {
+                return None;
+            }
+        }
+        self.order.binary_search_by_key(&seq, |e| e.0).ok()
+    }
+
+    /// The slot of a live record by span number.
+    fn slot_of(&self, seq: u64) -> Option<u32> {
+        let slot = self.order[self.position(seq)?].1;
+        (slot != GONE).then_some(slot)
+    }
+
+    /// Live `(seq, slot)` entries, oldest first.
+    fn live_order(&self) -> impl DoubleEndedIterator<Item = (u64, u32)> + '_ {
+        self.order.iter().copied().filter(|e| e.1 != GONE)
+    }
+
+    /// The sequence number the next [`SpanStore::open`] will use.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Records a new enter; `rec.seq` is assigned here. Returns the evicted oldest
+    /// record when the store was full.
+    pub fn open(&mut self, rec: OpenRecord) -> (u64, Option<OpenRecord>) {
+        let evicted = self.evict_if_full();
+        let (seq, _) = self.open_with(move |r| *r = rec);
+        (seq, evicted)
+    }
+
+    /// Removes and returns the oldest record when the store is full (C4): call before
+    /// [`SpanStore::open_with`].
+    #[inline]
+    pub(crate) fn evict_if_full(&mut self) -> Option<OpenRecord> {
+        if self.live >= self.capacity {
+            self.evict_oldest()
+        } else {
+            None
+        }
+    }
+
+    #[cold]
+    fn evict_oldest(&mut self) -> Option<OpenRecord> {
+        let (oldest, _) = self.live_order().next()?;
+        self.remove_seq(oldest)
+    }
+
+    /// Records a new enter built in place: `init` fills the record of a free slot
+    /// (which still holds an old record, whose buffers it may reuse; it must set every
+    /// field), then its `seq` is assigned. Returns `(seq, slot)`. The store must have
+    /// room ([`SpanStore::evict_if_full`]); it grows past its capacity otherwise.
+    pub(crate) fn open_with(&mut self, init: impl FnOnce(&mut OpenRecord)) -> (u64, u32) {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(OpenRecord::default());
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let rec = &mut self.slots[slot as usize];
+        init(rec);
+        rec.seq = self.next_seq;
+        self.next_seq += 1;
+        let (seq, key, tid) = (rec.seq, (rec.id, rec.path), rec.writer_tid);
+        self.order.push((seq, slot));
+        self.live += 1;
+        let spare = &mut self.spare;
+        self.by_key
+            .entry(key)
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push(slot);
+        let stack = self.stack_of(tid, true);
+        self.stacks[stack as usize].push(slot);
+        (seq, slot)
+    }
+
+    /// Unlinks a record from every index: it is no longer open (invisible to lookups
+    /// and iteration) but stays in its slot until [`SpanStore::release`] or
+    /// [`SpanStore::take_detached`].
+    fn detach(&mut self, slot: u32) -> Option<()> {
+        self.detach_with(slot, true)
+    }
+
+    /// [`SpanStore::detach`]; `unkey` false when the caller already removed the slot
+    /// from its `by_key` vector.
+    fn detach_with(&mut self, slot: u32, unkey: bool) -> Option<()> {
+        let rec = self.slots.get(slot as usize)?;
+        let (seq, key, tid) = (rec.seq, (rec.id, rec.path), rec.writer_tid);
+        let pos = self.position(seq)?;
+        if self.order[pos].1 != slot {
+            return None;
+        }
+        self.order[pos].1 = GONE;
+        self.live -= 1;
+        if self.order.len() > 2 * self.live + 32 {
+            self.order.retain(|e| e.1 != GONE);
+        }
+        // Emptied index vectors stay in their maps (the same keys come back soon); the
+        // maps are pruned when they hold many more keys than open records.
+        if unkey {
+            if let Some(v) = self.by_key.get_mut(&key) {
+                remove_slot(v, slot);
+            }
+        }
+        let stack = self.stack_of(tid, false);
+        if let Some(v) = self.stacks.get_mut(stack as usize) {
+            remove_slot(v, slot);
+        }
+        if self.by_key.len() + self.by_thread.len() > 4 * self.live + 256 {
+            self.prune();
+        }
+        Some(())
+    }
+
+    /// Drops the empty index vectors (kept for reuse, up to [`SPARE_VECS`]).
+    fn prune(&mut self) {
+        let spare = &mut self.spare;
+        self.by_key.retain(|_, v| {
+            if v.is_empty() {
+                recycle(spare, std::mem::take(v));
+                false
+            } else {
+                true
+            }
+        });
+        let (stacks, free) = (&self.stacks, &mut self.free_stacks);
+        self.by_thread.retain(|_, &mut i| {
+            let keep = !stacks[i as usize].is_empty();
+            if !keep {
+                free.push(i);
+            }
+            keep
+        });
+        self.last_thread = (i64::MIN, GONE);
+    }
+
+    /// The index of `tid`'s stack (created when `create`; GONE when there is none),
+    /// remembered for the next lookup.
+    #[inline]
+    fn stack_of(&mut self, tid: i64, create: bool) -> u32 {
+        if self.last_thread.0 == tid && (self.last_thread.1 != GONE || !create) {
+            return self.last_thread.1;
+        }
+        let idx = match self.by_thread.get(&tid) {
+            Some(&i) => i,
+            None if create => {
+                let i = match self.free_stacks.pop() {
+                    Some(i) => i,
+                    None => {
+                        self.stacks.push(Vec::new());
+                        (self.stacks.len() - 1) as u32
+                    }
+                };
+                self.by_thread.insert(tid, i);
+                i
+            }
+            None => GONE,
+        };
+        self.last_thread = (tid, idx);
+        idx
+    }
+
+    /// The stack of `tid`, without remembering it.
+    #[inline]
+    fn stack(&self, tid: i64) -> Option<&Vec<u32>> {
+        let idx = if self.last_thread.0 == tid {
+            self.last_thread.1
+        } else {
+            *self.by_thread.get(&tid)?
+        };
+        self.stacks.get(idx as usize)
+    }
+
+    fn take_slot(&mut self, slot: u32) -> Option<OpenRecord> {
+        self.detach(slot)?;
+        self.take_detached(slot)
+    }
+
+    /// Moves a detached record out of its slot and frees the slot.
+    pub(crate) fn take_detached(&mut self, slot: u32) -> Option<OpenRecord> {
+        let rec = std::mem::take(self.slots.get_mut(slot as usize)?);
+        self.free.push(slot);
+        Some(rec)
+    }
+
+    /// Frees the slot of a detached record; the record stays there until a later
+    /// [`SpanStore::open_with`] reuses it.
+    #[inline]
+    pub(crate) fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+    }
+
+    /// The record in a slot (open or detached).
+    #[inline]
+    pub(crate) fn slot(&self, slot: u32) -> &OpenRecord {
+        &self.slots[slot as usize]
+    }
+
+    /// Removes a record by span number.
+    pub fn remove_seq(&mut self, seq: u64) -> Option<OpenRecord> {
+        let slot = self.slot_of(seq)?;
+        self.take_slot(slot)
+    }
+
+    /// Matches an exit (§5 with C5): the most recent open record with equal id and tag
+    /// path written by `exit_tid`, else the most recent one of any thread. The record is
+    /// removed and returned.
+    pub fn close(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<OpenRecord> {
+        let slot = self.close_detached(exit_tid, id, path)?;
+        self.take_detached(slot)
+    }
+
+    /// [`SpanStore::close`] leaving the record in place: returns its slot, detached
+    /// (see [`SpanStore::slot`], [`SpanStore::release`]).
+    pub(crate) fn close_detached(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<u32> {
+        let v = self.by_key.get_mut(&(id, path))?;
+        let slots = &self.slots;
+        let same = v
+            .iter()
+            .rposition(|&s| slots[s as usize].writer_tid == exit_tid);
+        let pos = same.or_else(|| v.len().checked_sub(1))?;
+        let slot = remove_at(v, pos);
+        self.detach_with(slot, false)?;
+        Some(slot)
+    }
+
+    /// The most recent open record with this id and tag path (parent lookup, C6).
+    pub fn most_recent(&self, id: i64, path: u32) -> Option<&OpenRecord> {
+        let slot = *self.by_key.get(&(id, path))?.last()?;
+        Some(&self.slots[slot as usize])
+    }
+
+    /// The innermost (most recently entered) open span written by thread `tid`.
+    #[inline]
+    pub fn innermost(&self, tid: i64) -> Option<&OpenRecord> {
+        let slot = *self.stack(tid)?.last()?;
+        Some(&self.slots[slot as usize])
+    }
+
+    /// Mutable [`SpanStore::innermost`] (and remembers `tid` as the current thread).
+    #[inline]
+    pub fn innermost_mut(&mut self, tid: i64) -> Option<&mut OpenRecord> {
+        let stack = self.stack_of(tid, false);
+        let slot = *self.stacks.get(stack as usize)?.last()?;
+        Some(&mut self.slots[slot as usize])
+    }
+
+    /// Open records written by thread `tid`, innermost first.
+    pub fn of_thread(&self, tid: i64) -> impl Iterator<Item = &OpenRecord> + '_ {
+        self.stack(tid)
+            .into_iter()
+            .flat_map(|v| v.iter().rev())
+            .map(|&s| &self.slots[s as usize])
+    }
+
+    /// A record by span number.
+    pub fn get(&self, seq: u64) -> Option<&OpenRecord> {
+        let slot = self.slot_of(seq)?;
+        Some(&self.slots[slot as usize])
+    }
+
+    /// Mutable record by span number.
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut OpenRecord> {
+        let slot = self.slot_of(seq)?;
+        Some(&mut self.slots[slot as usize])
+    }
+
+    /// All open records, most recently entered first (sysdig's list order).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &OpenRecord> + '_ {
+        self.live_order()
+            .rev()
+            .map(|(_, s)| &self.slots[s as usize])
+    }
+
+    /// Marks the open spans written by `tid` (every open span when `tid` is `None`) as
+    /// incomplete.
+    pub fn mark_incomplete(&mut self, tid: Option<i64>) {
+        // Free slots are marked too: harmless, `open_with` sets every field.
+        for r in self.slots.iter_mut() {
+            if tid.is_none_or(|t| r.writer_tid == t) {
+                r.incomplete = true;
+            }
+        }
+    }
+
+    /// Removes and returns every open record, oldest first.
+    pub fn drain(&mut self) -> Vec<OpenRecord> {
+        let seqs: Vec<u64> = self.live_order().map(|e| e.0).collect();
+        seqs.into_iter()
+            .filter_map(|s| self.remove_seq(s))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::correlate::{InOut, IoAcc};
+
+    fn rec(id: i64, path: u32, tid: i64) -> OpenRecord {
+        OpenRecord {
+            seq: 0,
+            id,
+            path,
+            tags: Arc::from(Vec::new()),
+            args: vec![],
+            enter_ts: 0,
+            writer_tid: tid,
+            writer_pid: tid,
+            enter_event: 0,
+            parent: None,
+            parent_enter_ts: None,
+            depth: 0,
+            io: IoAcc::default(),
+            child_bytes: InOut::default(),
+            child_ns: 0,
+            children: 0,
+            incomplete: false,
+        }
+    }
+
+    #[test]
+    fn same_thread_preferred_then_any() {
+        let mut s = SpanStore::new(10);
+        let (a, _) = s.open(rec(0, 1, 1));
+        let (b, _) = s.open(rec(0, 1, 2));
+        assert_eq!(s.close(1, 0, 1).unwrap().seq, a);
+        assert_eq!(s.close(3, 0, 1).unwrap().seq, b);
+        assert!(s.close(1, 0, 1).is_none());
+    }
+
+    #[test]
+    fn evicts_oldest() {
+        let mut s = SpanStore::new(2);
+        s.open(rec(1, 1, 1));
+        s.open(rec(2, 1, 1));
+        let (_, ev) = s.open(rec(3, 1, 1));
+        assert_eq!(ev.unwrap().id, 1);
+        assert_eq!(s.len(), 2);
+        let ids: Vec<i64> = s.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![3, 2]);
+        assert_eq!(s.innermost(1).unwrap().id, 3);
+        assert_eq!(s.drain().len(), 2);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn reused_index_vectors_start_empty() {
+        let mut s = SpanStore::new(8);
+        for round in 0..3u32 {
+            let (a, _) = s.open(rec(1, round, 1));
+            let (b, _) = s.open(rec(2, round + 10, 2));
+            assert_eq!(s.innermost(1).unwrap().seq, a);
+            assert_eq!(s.of_thread(2).count(), 1);
+            assert_eq!(s.close(1, 1, round).unwrap().seq, a);
+            assert!(s.innermost(1).is_none());
+            assert!(s.most_recent(1, round).is_none());
+            assert_eq!(s.close(2, 2, round + 10).unwrap().seq, b);
+            assert!(s.is_empty());
+        }
+    }
+
+    #[test]
+    fn detached_records_are_invisible_until_released() {
+        let mut s = SpanStore::new(8);
+        let (a, _) = s.open(rec(5, 1, 1));
+        let (b, _) = s.open(rec(5, 2, 1));
+        assert_eq!(s.innermost_mut(1).unwrap().seq, b);
+        let slot = s.close_detached(1, 5, 2).unwrap();
+        assert_eq!(s.slot(slot).seq, b);
+        assert_eq!((s.len(), s.innermost(1).unwrap().seq), (1, a));
+        assert!(s.get(b).is_none());
+        assert_eq!(s.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![a]);
+        s.release(slot);
+        let (c, _) = s.open(rec(5, 3, 1));
+        assert_eq!(s.innermost(1).unwrap().seq, c);
+        assert_eq!(s.remove_seq(c).unwrap().path, 3);
+        assert_eq!(s.innermost(1).unwrap().seq, a);
+        assert_eq!(s.close(2, 5, 1).unwrap().seq, a);
+        assert!(s.innermost(1).is_none() && s.is_empty());
+    }
+}
