@@ -38,7 +38,7 @@ benches=(
     "analysis|read + spans + bytes by evtin.span.tags vs sysdig -r on the same capture|cargo bench -p tracer-scap --bench read ${crit[*]}|^(===|  *wall|tracer-scap \+|  of which|ours_threaded|sysdig 0\.29|ratio sysdig|tables agree)"
     "cli|tracer by / summary vs sysdig -c fdbytes_by / csysdig traces_summary, whole command|bash benches/cli_vs_sysdig.sh|^(SKIP|cli )"
     "engine|tracer-core engine throughput vs a plain pass|cargo bench -p tracer-core --bench engine ${crit[*]}|^summary:"
-    "engine-synth|engine + bytes by span on the synthetic capture workload, in memory, ns per syscall|cargo bench -p tracer-core --bench engine_synth|^(engine_synth|  baseline|  engine)"
+    "engine-synth|engine + bytes by span on the synthetic capture workload, in memory, ns per syscall|cargo bench -p tracer-core --bench engine_synth|^(engine_synth|  \[fastest)"
     "otlp|OTLP span mapping and encoding vs a plain engine pass|cargo bench -p tracer-otlp --bench mapping|^(events .* spans|engine)"
     "filter|compiled filters vs hand-written predicates|cargo bench -p tracer-core --bench filter ${crit[*]}|^filter summary:"
 )
