@@ -6,10 +6,10 @@ use std::sync::OnceLock;
 
 use tracer_core::event::{L4Proto, Syscall, SyscallDetail, SyscallKind};
 
-use crate::evtable::EVENT_TABLE;
+use crate::evtable::{EVENT_MAX, EVENT_TABLE};
 use crate::flags;
 use crate::meta::split_nul;
-use crate::params::{parse_sockaddr, parse_tuple, Field, RawEvent, Tuple};
+use crate::params::{parse_sockaddr, parse_tuple, Field, RawEvent, Stored, Tuple};
 
 /// Named sysdig event types that tracer-core does not model are reported as
 /// `SyscallKind::Other(OTHER_EVENT_BASE + enter event type id)`; generic `syscall`
@@ -86,15 +86,9 @@ fn meaning_of_name(id: u16, name: &str) -> Meaning {
 
 /// Meanings of all event type ids (index = id; `EVENT_MAX` entries), computed once.
 /// Hot loops keep the returned reference.
-pub(crate) fn meanings() -> &'static [Meaning] {
-    static M: OnceLock<Vec<Meaning>> = OnceLock::new();
-    M.get_or_init(|| {
-        EVENT_TABLE
-            .iter()
-            .enumerate()
-            .map(|(i, e)| meaning_of_name(i as u16, e.name))
-            .collect()
-    })
+pub(crate) fn meanings() -> &'static [Meaning; EVENT_MAX as usize] {
+    static M: OnceLock<[Meaning; EVENT_MAX as usize]> = OnceLock::new();
+    M.get_or_init(|| std::array::from_fn(|i| meaning_of_name(i as u16, EVENT_TABLE[i].name)))
 }
 
 /// Buffers of earlier events, kept for reuse so that steady-state decoding allocates
@@ -129,11 +123,22 @@ pub(crate) fn recycle(sc: &mut Syscall, spare: &mut Spare) {
 }
 
 fn recycle_slow(sc: &mut Syscall, spare: &mut Spare) {
-    if let SyscallDetail::Open { path, .. } = std::mem::take(&mut sc.detail) {
-        spare.keep_path(path);
-    }
+    recycle_detail(sc, spare);
     if let Some(d) = sc.data.take() {
         spare.keep_data(d);
+    }
+}
+
+/// Clears a syscall's detail, keeping an open's path buffer in `spare`.
+#[inline]
+fn recycle_detail(sc: &mut Syscall, spare: &mut Spare) {
+    match &mut sc.detail {
+        SyscallDetail::None => {}
+        SyscallDetail::Open { path, .. } => {
+            spare.keep_path(std::mem::take(path));
+            sc.detail = SyscallDetail::None;
+        }
+        _ => sc.detail = SyscallDetail::None,
     }
 }
 
@@ -178,7 +183,7 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
 pub(crate) fn build_syscall(
     sc: &mut Syscall,
     kind: SyscallKind,
-    enter: Option<&RawEvent<'_>>,
+    enter: Option<Stored<'_>>,
     exit: &RawEvent<'_>,
     pid: i64,
     tracer_flag: bool,
@@ -186,7 +191,7 @@ pub(crate) fn build_syscall(
     spare: &mut Spare,
 ) {
     let en_int = |f: Field| enter.and_then(|e| e.int(f));
-    let enter_ts = enter.map_or(exit.ts, |e| e.ts.min(exit.ts));
+    let enter_ts = enter.map_or(exit.ts, |e| e.ts().min(exit.ts));
     let res = exit.res().unwrap_or(0);
     // Every field is written: `sc` is reused from the previous event (in place, to
     // avoid moving the large event struct around).
@@ -194,24 +199,31 @@ pub(crate) fn build_syscall(
     sc.enter_ts = enter_ts;
     sc.res = res;
     sc.size = 0;
-    recycle(sc, spare);
     sc.null_dev = false;
     sc.fd = en_int(Field::Fd)
         .or_else(|| en_int(Field::OutFd))
         .unwrap_or(-1);
+    let mut keep_data = false;
     if kind.io_dir().is_some() {
         sc.size = en_int(Field::Size)
             .or_else(|| exit.int(Field::Size))
             .unwrap_or(0)
             .max(0) as u64;
-        let marker_fd = sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull);
-        if tracer_flag || marker_fd {
-            let mut d = std::mem::take(&mut spare.data);
-            d.clear();
-            d.extend_from_slice(exit.get(Field::Data).unwrap_or_default());
-            sc.data = Some(d);
-        }
+        keep_data = tracer_flag || (sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull));
         sc.null_dev = tracer_flag;
+    }
+    // The previous event's payload buffer is refilled in place or kept for later.
+    if keep_data {
+        let d = sc
+            .data
+            .get_or_insert_with(|| std::mem::take(&mut spare.data));
+        d.clear();
+        d.extend_from_slice(exit.get(Field::Data).unwrap_or_default());
+    } else if let Some(d) = sc.data.take() {
+        spare.keep_data(d);
+    }
+    if !matches!(sc.detail, SyscallDetail::None) {
+        recycle_detail(sc, spare);
     }
     // Plain reads and writes have nothing more (the common case).
     if !plain_io(kind) {
@@ -224,7 +236,7 @@ pub(crate) fn build_syscall(
 fn build_detail(
     sc: &mut Syscall,
     kind: SyscallKind,
-    enter: Option<&RawEvent<'_>>,
+    enter: Option<Stored<'_>>,
     exit: &RawEvent<'_>,
     pid: i64,
     live: &Live,
@@ -401,7 +413,7 @@ pub(crate) fn thread_exit(ev: &RawEvent<'_>, tid: i64, live: &mut Live) -> i64 {
 }
 
 /// Kind of an `fcntl` pair (`F_DUPFD` = 1 in sysdig's `PPM_FCNTL_*` numbering).
-pub(crate) fn fcntl_kind(enter: Option<&RawEvent<'_>>, enter_type: u16) -> SyscallKind {
+pub(crate) fn fcntl_kind(enter: Option<Stored<'_>>, enter_type: u16) -> SyscallKind {
     match enter.and_then(|e| e.int(Field::Cmd)) {
         Some(1) => SyscallKind::FcntlDup,
         _ => SyscallKind::Other(OTHER_EVENT_BASE + enter_type as u32),
@@ -414,7 +426,7 @@ pub const UNKNOWN_NATIVE: u32 = 0xFFFF;
 
 /// Kind of a generic `syscall` pair: the native syscall number from the enter event
 /// ([`UNKNOWN_NATIVE`] without it).
-pub(crate) fn generic_kind(enter: Option<&RawEvent<'_>>) -> SyscallKind {
+pub(crate) fn generic_kind(enter: Option<Stored<'_>>) -> SyscallKind {
     SyscallKind::Other(
         enter
             .and_then(|e| e.int(Field::NativeId))

@@ -15,7 +15,7 @@ use crate::fdlist::FdEntry;
 use crate::framing::Damage;
 use crate::meta::{self, Interface, MachineInfo, ProcessEntry, UserEntry};
 use crate::pairing::Pairing;
-use crate::params::{layouts, Layout, RawEvent};
+use crate::params::{layouts, Layouts, RawEvent};
 use crate::reader::ReadStats;
 
 /// Metadata of the current section.
@@ -51,8 +51,8 @@ pub(crate) struct Decoder {
     pending: Pairing,
     pub(crate) stats: ReadStats,
     pub(crate) warnings: Vec<ScapWarning>,
-    meanings: &'static [Meaning],
-    layouts: &'static [Layout],
+    meanings: &'static [Meaning; EVENT_MAX as usize],
+    layouts: &'static Layouts,
     spare: Spare,
 }
 
@@ -192,7 +192,7 @@ impl Decoder {
 
     /// An event block's payload. Returns true when an event was built in `out` (which
     /// holds an earlier event whose allocations are reused).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn handle_event(
         &mut self,
         payload: &[u8],
@@ -233,6 +233,8 @@ impl Decoder {
         };
         let tid = ev.tid as i64;
         match m {
+            // Syscalls (the common case) go on below.
+            Meaning::Sys(_) | Meaning::OtherSys | Meaning::Fcntl | Meaning::Generic => {}
             Meaning::Unknown => {
                 self.stats.unknown_events += 1;
                 return false;
@@ -262,7 +264,6 @@ impl Decoder {
                 }
                 return false;
             }
-            _ => {}
         }
         if et.is_multiple_of(2) {
             if self.pending.enter(&ev) {
@@ -286,8 +287,8 @@ impl Decoder {
         let enter_type = et - 1;
         let kind = match m {
             Meaning::Sys(k) => k,
-            Meaning::Fcntl => decode::fcntl_kind(enter.as_ref(), enter_type),
-            Meaning::Generic => decode::generic_kind(enter.as_ref()),
+            Meaning::Fcntl => decode::fcntl_kind(enter, enter_type),
+            Meaning::Generic => decode::generic_kind(enter),
             _ => SyscallKind::Other(OTHER_EVENT_BASE + enter_type as u32),
         };
         let pid = self.live.pid_of(tid);
@@ -301,7 +302,7 @@ impl Decoder {
         decode::build_syscall(
             sc,
             kind,
-            enter.as_ref(),
+            enter,
             &ev,
             pid,
             tracer_flag,

@@ -140,6 +140,37 @@ impl BlockSource {
         )
     }
 
+    /// The common case of framing: while the whole block at `pos` is already
+    /// available with a length in `min..=max` and a matching trailer, moves past it and
+    /// calls `f(type, payload, stream offset of the block)`; stops when `f` returns
+    /// `Some` (and returns that) or at the first block that needs the careful path
+    /// (`None`; `body` is not updated here: payloads are passed to `f`).
+    #[inline(always)]
+    pub(crate) fn quick_blocks<T>(
+        &mut self,
+        min: u64,
+        max: u64,
+        mut f: impl FnMut(u32, &[u8], u64) -> Option<T>,
+    ) -> Option<T> {
+        let buf: &[u8] = match &self.backing {
+            Backing::Mapped(m) => m,
+            Backing::Stream(_) => &self.win,
+        };
+        let (base, end) = (self.base, self.end);
+        let mut pos = self.pos;
+        let mut result = None;
+        while let Some((id, body, len)) = buf.get(pos..end).and_then(|a| quick_frame(a, min, max)) {
+            let at = base + pos as u64;
+            pos += len;
+            result = f(id, body, at);
+            if result.is_some() {
+                break;
+            }
+        }
+        self.pos = pos;
+        result
+    }
+
     pub(crate) fn damage_of(&self, e: io::Error) -> Result<Damage, ScapError> {
         match e.kind() {
             ErrorKind::UnexpectedEof | ErrorKind::InvalidData | ErrorKind::InvalidInput => {
@@ -183,4 +214,22 @@ impl BlockSource {
         self.pos += len_us;
         Ok(())
     }
+}
+
+/// Frames the block at the start of `avail` when it is whole, its length is in
+/// `min..=max` and its trailer matches: its type, payload and total length.
+#[inline(always)]
+fn quick_frame(avail: &[u8], min: u64, max: u64) -> Option<(u32, &[u8], usize)> {
+    let (h, _) = avail.split_first_chunk::<8>()?;
+    let id = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+    let len = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as u64;
+    if len < min || len > max {
+        return None;
+    }
+    let block = avail.get(..len as usize)?;
+    let (rest, t) = block.split_last_chunk::<4>()?;
+    if u32::from_le_bytes(*t) as u64 != len {
+        return None;
+    }
+    Some((id, rest.get(8..)?, len as usize))
 }

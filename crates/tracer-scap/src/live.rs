@@ -124,7 +124,7 @@ impl Live {
         self.last.set((NO_PID, 0));
     }
     /// The slot of `pid`'s fd table, if it has one.
-    #[inline]
+    #[inline(always)]
     fn slot(&self, pid: i64) -> Option<usize> {
         let (p, s) = self.last_slot.get();
         if p == pid && pid != NO_PID {
@@ -163,7 +163,7 @@ impl Live {
     pub(crate) fn set_fd(&mut self, pid: i64, fd: i64, k: FdKind) {
         self.table_mut(pid).set(fd, k);
     }
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fd(&self, pid: i64, fd: i64) -> Option<FdKind> {
         self.tables[self.slot(pid)?].get(fd)
     }

@@ -6,13 +6,13 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::params::RawEvent;
+use crate::params::{Head, RawEvent, Stored};
 
 /// A stored enter event.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    /// The parsed event, detached from its bytes (see [`RawEvent::rebind`]).
-    head: RawEvent<'static>,
+    /// The parsed event (its bytes are `bytes`).
+    head: Head,
     live: bool,
     bytes: Vec<u8>,
 }
@@ -20,7 +20,7 @@ pub(crate) struct Pending {
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            head: RawEvent::EMPTY,
+            head: Head::EMPTY,
             live: false,
             bytes: Vec::new(),
         }
@@ -65,7 +65,7 @@ impl Pairing {
         }
         self.hot_tid = tid;
         let p = &mut self.hot;
-        p.head = ev.rebind(&[]);
+        p.head = ev.head;
         p.live = true;
         p.bytes.clear();
         p.bytes.extend_from_slice(ev.bytes());
@@ -76,7 +76,7 @@ impl Pairing {
     /// enter (it is consumed). The second value is true when the thread's live enter
     /// was of another type (dropped: sysdig would mis-pair it).
     #[inline(always)]
-    pub(crate) fn take(&mut self, tid: u64, exit_type: u16) -> (Option<RawEvent<'_>>, bool) {
+    pub(crate) fn take(&mut self, tid: u64, exit_type: u16) -> (Option<Stored<'_>>, bool) {
         let p = if self.hot.live && self.hot_tid == tid {
             &mut self.hot
         } else if self.map_live == 0 {
@@ -92,7 +92,13 @@ impl Pairing {
         };
         p.live = false;
         if p.head.etype.wrapping_add(1) == exit_type {
-            (Some(p.head.rebind(&p.bytes)), false)
+            (
+                Some(Stored {
+                    head: &p.head,
+                    bytes: &p.bytes,
+                }),
+                false,
+            )
         } else {
             (None, true)
         }
@@ -146,7 +152,10 @@ mod tests {
         assert!(!enter(&mut p, 2, 8, b'b'));
         let (e, dropped) = p.take(1, 7);
         let e = e.unwrap();
-        assert_eq!((e.tid, e.etype, e.param(0)), (1, 6, Some(&b"a"[..])));
+        assert_eq!(
+            (e.head.tid, e.head.etype, e.param(0)),
+            (1, 6, Some(&b"a"[..]))
+        );
         assert!(!dropped);
         assert!(
             enter(&mut p, 2, 6, b'c'),

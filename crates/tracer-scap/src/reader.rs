@@ -10,7 +10,7 @@ use tracer_core::event::Event;
 #[cfg(doc)]
 use tracer_core::event::EventKind;
 
-use crate::block::{classify, BlockKind, Cur, SHB, SHB_MAGIC};
+use crate::block::{classify, BlockKind, Cur, EVF_V2, EV_V2, SHB, SHB_MAGIC};
 use crate::decoder::{blank_event, Decoder};
 use crate::error::{ScapError, ScapWarning};
 use crate::fdlist::FdEntry;
@@ -172,7 +172,7 @@ impl ScapReader {
                 return Err(ScapError::Io(io::Error::new(ErrorKind::InvalidData, m)))
             }
         }
-        check_shb(&rd.io)?;
+        check_shb(rd.io.body())?;
         rd.d.stats.blocks = 1;
         rd.d.stats.sections = 1;
         rd.read_first_metadata()?;
@@ -298,8 +298,8 @@ fn advance(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<boo
 }
 
 /// Checks the section header block just read.
-fn check_shb(io: &BlockSource) -> Result<(), ScapError> {
-    let mut c = Cur::new(io.body());
+fn check_shb(body: &[u8]) -> Result<(), ScapError> {
+    let mut c = Cur::new(body);
     let magic = c.u32().unwrap_or(0);
     if magic != SHB_MAGIC {
         return Err(ScapError::BadMagic(magic));
@@ -312,21 +312,51 @@ fn check_shb(io: &BlockSource) -> Result<(), ScapError> {
     Ok(())
 }
 
-/// Reads and handles one block; true when it built an event in `out`.
+/// Reads and handles blocks up to the next event built in `out` (true), or up to
+/// anything else the caller must look at (false: events queued, the end, a stop, a
+/// block outside the events of a section).
 #[inline]
 fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, ScapError> {
+    // The common case: whole, well-formed blocks are available.
+    let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
+        if on_block(body, d, out, id, at) {
+            return Some(true);
+        }
+        // Nothing built (an enter, a skipped event): go on with the next block while
+        // among events, with nothing queued and the decoder not stopped (what the
+        // caller would do next anyway).
+        if d.in_events() && d.queue.is_empty() && !d.done {
+            None
+        } else {
+            Some(false)
+        }
+    });
+    if let Some(built) = quick {
+        return Ok(built);
+    }
     let at = io.offset();
+    match frame_slow(io, d, at)? {
+        Some(id) => Ok(on_block(io.body(), d, out, id, at)),
+        None => Ok(false),
+    }
+}
+
+/// Frames the block at stream offset `at` when [`BlockSource::quick_blocks`] could not:
+/// reads more input, and stops the decoder at the end or at damage. The block's type
+/// when one was framed.
+#[inline(never)]
+fn frame_slow(io: &mut BlockSource, d: &mut Decoder, at: u64) -> Result<Option<u32>, ScapError> {
     let got = match io.fill_to(8) {
         Ok(n) => n,
         Err(e) => {
             let damage = io.damage_of(e)?;
             d.stop(at, damage);
-            return Ok(false);
+            return Ok(None);
         }
     };
     if got == 0 {
         d.finish();
-        return Ok(false);
+        return Ok(None);
     }
     if got < 8 {
         d.stop(
@@ -336,7 +366,7 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
                 got: got as u64,
             },
         );
-        return Ok(false);
+        return Ok(None);
     }
     let (id, len) = io.block_header();
     if !(12..=MAX_BLOCK).contains(&len) {
@@ -344,23 +374,46 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
             at,
             Damage::Corrupt(format!("invalid block length {len} (block type {id:#x})")),
         );
-        return Ok(false);
+        return Ok(None);
     }
     if let Err(damage) = io.read_block(len) {
         d.stop(at, damage);
-        return Ok(false);
+        return Ok(None);
     }
+    Ok(Some(id))
+}
+
+/// Handles the block just framed (type `id`, starting at stream offset `at`); true when
+/// it built an event in `out`.
+#[inline(always)]
+fn on_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> bool {
     d.stats.blocks += 1;
+    // The usual event blocks first, without the full classification.
+    let (v2, flags, large) = if id == EVF_V2 {
+        (true, true, false)
+    } else if id == EV_V2 {
+        (true, false, false)
+    } else {
+        match other_block(body, d, id, at) {
+            Some(ev) => ev,
+            None => return false,
+        }
+    };
+    d.handle_event(body, v2, flags, large, out)
+}
+
+/// A block other than an `EV`/`EVF` v2 block: handled here, or the `(v2, flags, large)`
+/// of another kind of event block.
+#[inline(never)]
+fn other_block(body: &[u8], d: &mut Decoder, id: u32, at: u64) -> Option<(bool, bool, bool)> {
     let kind = classify(id);
     match kind {
-        BlockKind::Ev { v2, flags, large } => {
-            return Ok(d.handle_event(io.body(), v2, flags, large, out))
-        }
+        BlockKind::Ev { v2, flags, large } => return Some((v2, flags, large)),
         BlockKind::Unknown => d.stats.unknown_blocks += 1,
         BlockKind::Shb => {
-            if check_shb(io).is_err() {
+            if check_shb(body).is_err() {
                 d.stop(at, Damage::Corrupt("invalid section header".into()));
-                return Ok(false);
+                return None;
             }
             d.new_section();
         }
@@ -368,10 +421,10 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
             if d.in_events() {
                 d.new_section();
             }
-            d.on_metadata(kind, io.body());
+            d.on_metadata(kind, body);
         }
     }
-    Ok(false)
+    None
 }
 
 impl Iterator for ScapReader {
