@@ -146,7 +146,7 @@ impl NameBytes {
     }
 
     /// Adds every name of `o` into this one.
-    #[inline]
+    #[inline(always)]
     pub fn merge(&mut self, o: &NameBytes) {
         for &(k, v) in &o.inline[..o.len as usize] {
             self.add(k, v);

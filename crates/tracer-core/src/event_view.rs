@@ -173,6 +173,7 @@ impl<'a> OpenSpans<'a> {
 
     /// The first candidate (most recent enclosing span) under `scope`; for
     /// [`Scope::Thread`] this is the innermost span of the thread.
+    #[inline]
     pub fn innermost(&self, scope: Scope, thread: &'a ThreadState) -> Option<&'a OpenRecord> {
         match scope {
             Scope::Thread => self.store.innermost(thread.tid),

@@ -38,6 +38,7 @@ pub struct PathStats {
 
 impl PathStats {
     /// Records a closed span's duration.
+    #[inline]
     pub fn record(&mut self, d: u64) {
         self.hits += 1;
         self.total_ns += d as u128;

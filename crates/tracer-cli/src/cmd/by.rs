@@ -221,6 +221,10 @@ impl Consumer for FastBytes<'_> {
     fn wants_tracer_views(&self) -> bool {
         false
     }
+    // Nor those of syscalls that move no bytes (BytesBy skips them itself).
+    fn wants_quiet_syscall_views(&self) -> bool {
+        false
+    }
 }
 
 impl FastBytes<'_> {

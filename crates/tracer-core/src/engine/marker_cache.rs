@@ -6,12 +6,13 @@
 //! Only writes that a thread decodes **alone** (no pending fragment) go through the
 //! cache: their result depends on their bytes only. A write is cached the second time
 //! it is seen (unique writes, such as markers carrying a request id, never fill the
-//! cache); short writes only, and the cache is emptied when it grows past a bound, so
-//! memory stays bounded.
+//! cache; once-seen writes are remembered in a fixed direct-mapped table, so another
+//! write may make one forgotten); short writes only, and the cache is emptied when it
+//! grows past a bound, so memory stays bounded.
 
 use std::hash::BuildHasher;
 
-use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::grammar::MarkerBuf;
 use crate::tagstats::TagTable;
@@ -20,8 +21,9 @@ use crate::tagstats::TagTable;
 pub(super) const MAX_CACHED_WRITE: usize = 256;
 /// Most cached writes (the cache is emptied beyond).
 const MAX_ENTRIES: usize = 4096;
-/// Most remembered once-seen writes (forgotten beyond).
-const MAX_SEEN: usize = 16384;
+/// Slots of the table of once-seen writes (a power of two): a write is remembered
+/// in the slot its hash picks, until another write takes the slot.
+const SEEN_SLOTS: usize = 4096;
 
 /// The decoded markers of one write, with their interned paths.
 #[derive(Debug, Clone, Default)]
@@ -39,18 +41,27 @@ pub(super) struct Decoded {
 impl Decoded {
     /// Interns the paths of every marker of `buf` (in marker order) and looks their
     /// parents up; `key` is scratch space.
-    pub fn resolve(&mut self, tags: &mut TagTable, key: &mut Vec<u8>) {
+    /// `memo` remembers the last path resolved (unique writes, such as markers carrying
+    /// a request id, mostly repeat the tags of the previous one).
+    pub fn resolve(&mut self, tags: &mut TagTable, key: &mut Vec<u8>, memo: &mut PathMemo) {
         self.paths.clear();
         for i in 0..self.buf.len() {
             let m = self.buf.marker(i);
             let parent_len = self.buf.path_key(&m, key);
-            let buf = &self.buf;
-            let path = tags.intern_key(key, || buf.tags(&m).map(<[u8]>::to_vec).collect());
-            let parent = match buf.tag_count(&m) {
-                0 => None,
-                _ => tags.get_key(&key[..parent_len]),
+            let resolved = match memo.get(key, tags.len()) {
+                Some(r) => r,
+                None => {
+                    let buf = &self.buf;
+                    let path = tags.intern_key(key, || buf.tags(&m).map(<[u8]>::to_vec).collect());
+                    let parent = match buf.tag_count(&m) {
+                        0 => None,
+                        _ => tags.get_key(&key[..parent_len]),
+                    };
+                    memo.set(key, (path, parent), tags.len());
+                    (path, parent)
+                }
             };
-            self.paths.push((path, parent));
+            self.paths.push(resolved);
         }
         self.paths_known = tags.len();
     }
@@ -76,13 +87,48 @@ impl Decoded {
     }
 }
 
+/// The last tag path resolved by [`Decoded::resolve`]: its key, its id and its
+/// parent's id, valid while the tag table holds as many paths as when it was found (a
+/// missing parent may appear later; ids never change).
+#[derive(Debug, Default)]
+pub(super) struct PathMemo {
+    key: Vec<u8>,
+    resolved: Option<(u32, Option<u32>)>,
+    known: usize,
+}
+
+impl PathMemo {
+    #[inline]
+    fn get(&self, key: &[u8], known: usize) -> Option<(u32, Option<u32>)> {
+        match self.resolved {
+            Some(r) if self.known == known && same_bytes(&self.key, key) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, key: &[u8], resolved: (u32, Option<u32>), known: usize) {
+        self.key.clear();
+        self.key.extend_from_slice(key);
+        self.resolved = Some(resolved);
+        self.known = known;
+    }
+}
+
 /// Decoded writes by their bytes.
 #[derive(Debug, Default)]
 pub(super) struct MarkerCache {
     /// By the hash of the write's bytes; the bytes are kept and compared on a hit (a
     /// write whose hash is taken by other bytes is simply not cached).
     entries: FxHashMap<u64, (Box<[u8]>, Decoded)>,
-    seen: FxHashSet<u64>,
+    /// Hashes of writes seen once, direct-mapped by hash (allocated on first use): a
+    /// unique write costs one load and one store here.
+    seen: Vec<u64>,
+}
+
+/// The cache's hash of a write (computed once per write: lookup, then offer).
+#[inline]
+pub(super) fn hash_of(data: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(data)
 }
 
 /// `a == b`, for short byte strings (8-byte words instead of a `memcmp` call).
@@ -105,24 +151,39 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 impl MarkerCache {
     /// The decoded form of a write seen before, if cached.
     #[inline]
+    #[cfg(test)]
     pub fn get_mut(&mut self, data: &[u8]) -> Option<&mut Decoded> {
+        self.get_mut_hashed(data, hash_of(data))
+    }
+
+    /// [`MarkerCache::get_mut`] with the write's [`hash_of`] already computed.
+    #[inline]
+    pub fn get_mut_hashed(&mut self, data: &[u8], h: u64) -> Option<&mut Decoded> {
         if data.len() > MAX_CACHED_WRITE || self.entries.is_empty() {
             return None;
         }
-        let (bytes, d) = self.entries.get_mut(&FxBuildHasher.hash_one(data))?;
+        let (bytes, d) = self.entries.get_mut(&h)?;
         same_bytes(bytes, data).then_some(d)
     }
 
     /// Offers a write that decoded alone into `decoded`: kept when it was seen before.
+    #[cfg(test)]
     pub fn offer(&mut self, data: &[u8], decoded: &Decoded) {
+        self.offer_hashed(data, hash_of(data), decoded)
+    }
+
+    /// [`MarkerCache::offer`] with the write's [`hash_of`] already computed.
+    pub fn offer_hashed(&mut self, data: &[u8], h: u64, decoded: &Decoded) {
         if data.len() > MAX_CACHED_WRITE {
             return;
         }
-        let h = FxBuildHasher.hash_one(data);
-        if self.seen.insert(h) {
-            if self.seen.len() > MAX_SEEN {
-                self.seen.clear();
-            }
+        if self.seen.is_empty() {
+            self.seen = vec![0; SEEN_SLOTS];
+        }
+        // The top bits pick the slot (the hash's best-mixed ones).
+        let slot = &mut self.seen[(h >> (64 - SEEN_SLOTS.trailing_zeros())) as usize];
+        if *slot != h {
+            *slot = h;
             return;
         }
         if self.entries.len() >= MAX_ENTRIES {
@@ -147,7 +208,7 @@ mod tests {
         let data = b">:t:a.b::";
         let mut d = Decoded::default();
         parse_all_into(data, &mut d.buf).unwrap();
-        d.resolve(&mut tags, &mut key);
+        d.resolve(&mut tags, &mut key, &mut PathMemo::default());
         assert_eq!(d.paths, vec![(0, None)]);
         cache.offer(data, &d);
         assert!(cache.get_mut(data).is_none(), "seen once");

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::marker_cache::Decoded;
+use super::marker_cache::{hash_of, Decoded, MAX_CACHED_WRITE};
 use super::{sc_fd, Consumer, Counts, Engine, ExitInfo};
 use crate::correlate::InOut;
 use crate::event::{Event, Syscall};
@@ -52,10 +52,13 @@ impl Engine {
             self.decoders
                 .resize_with(slot + 1, || StreamDecoder::with_cap(cap));
         }
-        if self.decoders[slot].pending_len() == 0 {
+        // The write's cache hash, computed once for the lookup and the offer.
+        let mut hash = 0;
+        if self.decoders[slot].pending_len() == 0 && data.len() <= MAX_CACHED_WRITE {
             // Decoded alone: a write seen before is taken from the cache.
+            hash = hash_of(data);
             if let Some(mut cache) = self.cache.take() {
-                if let Some(d) = cache.get_mut(data) {
+                if let Some(d) = cache.get_mut_hashed(data, hash) {
                     d.refresh(&self.tags, &mut self.key_buf);
                     if !warm {
                         self.set_marker_state(table, sc.fd, MarkerState::Tracer);
@@ -78,10 +81,10 @@ impl Engine {
                     self.set_marker_state(table, sc.fd, MarkerState::Tracer);
                 }
                 let mut d = std::mem::take(&mut self.decoded);
-                d.resolve(&mut self.tags, &mut self.key_buf);
-                if alone {
+                d.resolve(&mut self.tags, &mut self.key_buf, &mut self.path_memo);
+                if alone && data.len() <= MAX_CACHED_WRITE {
                     if let Some(c) = self.cache.as_mut() {
-                        c.offer(data, &d);
+                        c.offer_hashed(data, hash, &d);
                     }
                 }
                 self.tracers(ev, idx, &d, (pid, ptid), table, consumer);
@@ -131,6 +134,7 @@ impl Engine {
     }
 
     /// Handles the decoded markers of one write, in order.
+    #[inline]
     fn tracers<C: Consumer>(
         &mut self,
         ev: &Event,
@@ -369,6 +373,7 @@ impl Engine {
     }
 
     /// [`Engine::account`] for a record detached in its store slot.
+    #[inline]
     fn account_slot(
         &mut self,
         slot: u32,
@@ -383,6 +388,7 @@ impl Engine {
     }
 
     /// A closed span's duration and bytes go to its parent, when still open.
+    #[inline]
     fn credit_parent(
         &mut self,
         parent: Option<u64>,
@@ -467,6 +473,7 @@ impl Engine {
 
 /// Counters and tag statistics of a record leaving the store; returns its inclusive
 /// bytes and (closed) duration.
+#[inline]
 fn tally(
     tags: &mut TagTable,
     counts: &mut Counts,

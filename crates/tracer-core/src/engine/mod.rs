@@ -53,6 +53,8 @@ pub struct Engine {
     cache: Option<Box<marker_cache::MarkerCache>>,
     /// Tag-path key of the marker being handled (reused).
     key_buf: Vec<u8>,
+    /// The last tag path resolved for a decoded write.
+    path_memo: marker_cache::PathMemo,
     /// Arguments of the exit marker being shown (reused).
     exit_args: crate::bytestr::ArgList,
     /// Spare argument pairs (for `fill_pairs`).
@@ -109,6 +111,7 @@ impl Engine {
             decoded: Default::default(),
             cache: Some(Box::default()),
             key_buf: Vec::new(),
+            path_memo: marker_cache::PathMemo::default(),
             exit_args: Vec::new(),
             byte_pool: Vec::new(),
             cur: (i64::MIN, 0),
@@ -278,6 +281,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn emit<C: Consumer>(
         &self,
         num: u64,
@@ -377,10 +381,13 @@ impl Engine {
             Some(t) => t.fd_table,
             None => self.threads.ensure(ev.tid, ev.pid, &mut self.fds).fd_table,
         };
-        if self.pure_io(ev, sc, idx, table, consumer) {
-            return;
-        }
-        if let Candidate::Yes { warm } = self.classify(table, sc) {
+        let candidate = match self.pure_io(ev, sc, idx, table, consumer) {
+            IoPath::Done => return,
+            // The fast path's lookup found a tracer fd: `classify` would say so again.
+            IoPath::TracerFd => Candidate::Yes { warm: true },
+            IoPath::Other => self.classify(table, sc),
+        };
+        if let Candidate::Yes { warm } = candidate {
             if self.marker(ev, sc, idx, table, warm, consumer) {
                 return;
             }
@@ -413,7 +420,9 @@ impl Engine {
 
     /// Fast path of an I/O syscall that leaves the fd tables alone, on an fd that
     /// cannot carry a marker: one fd lookup serves the marker check and the view.
-    /// Returns false (nothing done) for any other syscall.
+    /// Returns [`IoPath::Done`] when it handled the syscall, [`IoPath::TracerFd`] for an
+    /// I/O syscall on a tracer fd (a warm marker candidate), [`IoPath::Other`] (nothing
+    /// done) otherwise.
     #[inline]
     fn pure_io<C: Consumer>(
         &mut self,
@@ -422,17 +431,20 @@ impl Engine {
         idx: u64,
         table: u64,
         consumer: &mut C,
-    ) -> bool {
+    ) -> IoPath {
         let Some(dir) = sc.kind.io_dir() else {
-            return false;
+            return IoPath::Other;
         };
         // Socket tuples may update the fd (effects::apply); fd < 0 is never a marker.
         if sc.fd < 0 || matches!(sc.detail, SyscallDetail::Sock { .. }) {
-            return false;
+            return IoPath::Other;
         }
         let info = self.fds.get(table, sc.fd);
         if may_carry_marker(info, sc, dir == IoDir::Out) {
-            return false;
+            return match info {
+                Some(i) if i.marker == MarkerState::Tracer => IoPath::TracerFd,
+                _ => IoPath::Other,
+            };
         }
         self.counts.syscalls += 1;
         self.counts.views += 1;
@@ -443,7 +455,7 @@ impl Engine {
         };
         attribute(acc, &mut self.counts, &self.fds, table, ev, sc, info);
         self.emit_syscall(num, ev, idx, sc, table, info, sc.fd, consumer);
-        true
+        IoPath::Done
     }
 
     /// Emits the view of a non-marker syscall.
@@ -460,19 +472,35 @@ impl Engine {
         view_fd: i64,
         consumer: &mut C,
     ) {
+        if !consumer.wants_quiet_syscall_views()
+            && (sc.res <= 0 || crate::event_view::sysdig_io_dir(sc.kind).is_none())
+        {
+            return;
+        }
         let in_fd = match sc.detail {
             SyscallDetail::Sendfile { in_fd } => self.fds.get(table, in_fd),
             _ => None,
         };
+        let io_dir = sc.kind.io_dir();
         let class = EventClass::Syscall(SyscallView {
             syscall: sc,
             latency_ns: ev.ts.saturating_sub(sc.enter_ts),
-            io_dir: sc.kind.io_dir(),
-            io_bytes: sc.io_bytes(),
+            io_dir,
+            io_bytes: io_bytes(io_dir, sc),
             in_fd,
         });
         self.emit(num, ev, idx, class, fd_info, view_fd, consumer);
     }
+}
+
+/// What [`Engine::pure_io`] did with a syscall.
+enum IoPath {
+    /// Handled (a plain I/O syscall).
+    Done,
+    /// An I/O syscall on a tracer fd: a warm marker candidate, left to the caller.
+    TracerFd,
+    /// Anything else, left to the caller.
+    Other,
 }
 
 /// Whether a read/write on an fd in this state is a marker candidate (sysdig's per-fd
@@ -502,11 +530,12 @@ fn attribute(
     fd_info: Option<&FdInfo>,
 ) {
     acc.syscall(ev.ts.saturating_sub(sc.enter_ts), sc.res < 0);
-    let io_bytes = sc.io_bytes();
+    let dir = sc.kind.io_dir();
+    let io_bytes = io_bytes(dir, sc);
     if io_bytes == 0 {
         return;
     }
-    let io = match sc.kind.io_dir() {
+    let io = match dir {
         Some(IoDir::In) => InOut {
             bytes_in: io_bytes,
             bytes_out: 0,
@@ -530,6 +559,16 @@ fn attribute(
     }
 }
 
+/// [`Syscall::io_bytes`] with the syscall's I/O direction already known.
+#[inline(always)]
+fn io_bytes(dir: Option<IoDir>, sc: &Syscall) -> u64 {
+    if dir.is_some() && sc.res > 0 {
+        sc.res as u64
+    } else {
+        0
+    }
+}
+
 /// The fd of a syscall event (-1 otherwise).
 fn sc_fd(ev: &Event) -> i64 {
     match &ev.kind {
@@ -539,7 +578,7 @@ fn sc_fd(ev: &Event) -> i64 {
 }
 
 /// Adds bytes moved through `fd` to an accumulator.
-#[inline]
+#[inline(always)]
 fn charge(acc: &mut IoAcc, fd: Option<&FdInfo>, io: InOut) {
     match fd {
         Some(info) => {

@@ -56,6 +56,14 @@ pub trait Consumer {
     fn wants_tracer_views(&self) -> bool {
         true
     }
+    /// Whether this consumer looks at the views of syscalls that move no bytes for
+    /// sysdig: not I/O ([`sysdig_io_dir`](crate::event_view::sysdig_io_dir) is `None`)
+    /// or returning `<= 0`. When it returns false the engine does not build them —
+    /// everything else is the same (the skipped views keep their numbers). The default
+    /// is true.
+    fn wants_quiet_syscall_views(&self) -> bool {
+        true
+    }
 }
 
 /// Closures look at events only (they get no [`Consumer::span`] calls), but their exit
@@ -78,6 +86,9 @@ impl Consumer for NoConsumer {
         false
     }
     fn wants_tracer_views(&self) -> bool {
+        false
+    }
+    fn wants_quiet_syscall_views(&self) -> bool {
         false
     }
 }

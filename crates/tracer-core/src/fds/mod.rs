@@ -166,6 +166,11 @@ pub struct FdTables {
     peer_names: FxHashMap<AddrKey, u32>,
     /// Id of the empty name, once interned.
     empty: Option<u32>,
+    /// The last path-like name interned and its id (programs open the same few paths
+    /// over and over: one string comparison instead of a hash lookup).
+    last_name: String,
+    /// The id of `last_name` (`None` until a path-like name is interned).
+    last_name_id: Option<u32>,
 }
 
 impl FdTables {
@@ -292,7 +297,19 @@ impl FdTables {
             info.peer_id = None;
             info.name_id = match &info.target {
                 FdTarget::Pipe | FdTarget::Unknown => self.empty_name(),
-                t => self.names.intern(&*fd_name(t)),
+                t => {
+                    let name = fd_name(t);
+                    match self.last_name_id {
+                        Some(id) if self.last_name == *name => id,
+                        _ => {
+                            let id = self.names.intern(&*name);
+                            self.last_name.clear();
+                            self.last_name.push_str(&name);
+                            self.last_name_id = Some(id);
+                            id
+                        }
+                    }
+                }
             };
         }
     }

@@ -153,6 +153,7 @@ impl MarkerBuf {
     }
 
     /// The `(name, value)` arguments of a marker.
+    #[inline]
     pub fn args<'s>(
         &'s self,
         m: &MarkerRef,

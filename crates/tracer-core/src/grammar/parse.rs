@@ -48,7 +48,11 @@ pub fn parse_prefix(buf: &[u8]) -> Result<(Tracer, usize), ParseError> {
 
 /// Like [`parse_prefix`], appending the marker to `out` (nothing on error).
 pub(crate) fn parse_prefix_into(buf: &[u8], out: &mut MarkerBuf) -> Result<usize, ParseError> {
-    let s = c_str(buf);
+    parse_c_str_into(c_str(buf), out)
+}
+
+/// [`parse_prefix_into`] of a buffer already cut at its first NUL byte.
+fn parse_c_str_into(s: &[u8], out: &mut MarkerBuf) -> Result<usize, ParseError> {
     match s.first() {
         Some(b'>') | Some(b'<') => parse_text_into(s, out),
         _ => {
@@ -83,7 +87,7 @@ pub fn parse_all(buf: &[u8]) -> Result<Vec<Tracer>, ParseError> {
 pub(crate) fn parse_all_into(buf: &[u8], out: &mut MarkerBuf) -> Result<(), ParseError> {
     out.clear();
     let s = c_str(buf);
-    let mut pos = parse_prefix_into(s, out)?;
+    let mut pos = parse_c_str_into(s, out)?;
     loop {
         while matches!(at(s, pos), b' ' | b'\t' | b'\r' | b'\n') {
             pos += 1;
@@ -91,7 +95,7 @@ pub(crate) fn parse_all_into(buf: &[u8], out: &mut MarkerBuf) -> Result<(), Pars
         if !matches!(at(s, pos), b'>' | b'<' | b'[') {
             break;
         }
-        match parse_prefix_into(&s[pos..], out) {
+        match parse_c_str_into(&s[pos..], out) {
             Ok(n) => pos += n,
             Err(_) => break,
         }

@@ -159,6 +159,7 @@ impl SpanStore {
     /// (which still holds an old record, whose buffers it may reuse; it must set every
     /// field), then its `seq` is assigned. Returns `(seq, slot)`. The store must have
     /// room ([`SpanStore::evict_if_full`]); it grows past its capacity otherwise.
+    #[inline]
     pub(crate) fn open_with(&mut self, init: impl FnOnce(&mut OpenRecord)) -> (u64, u32) {
         let slot = match self.free.pop() {
             Some(s) => s,
@@ -322,6 +323,7 @@ impl SpanStore {
 
     /// [`SpanStore::close`] leaving the record in place: returns its slot, detached
     /// (see [`SpanStore::slot`], [`SpanStore::release`]).
+    #[inline]
     pub(crate) fn close_detached(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<u32> {
         let v = self.by_key.get_mut(&(id, path))?;
         let slots = &self.slots;

@@ -282,6 +282,10 @@ impl crate::engine::Consumer for BytesBy {
     fn wants_tracer_views(&self) -> bool {
         false
     }
+    /// Syscalls that move no bytes are never counted.
+    fn wants_quiet_syscall_views(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
