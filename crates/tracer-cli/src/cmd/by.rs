@@ -214,16 +214,15 @@ impl Consumer for FastBytes<'_> {
             self.table.add(view);
         }
     }
+    // The windows only narrow what the table adds: it needs what the table needs.
     fn wants_spans(&self) -> bool {
-        false
+        self.table.wants_spans()
     }
-    // Only syscall I/O counts: the views of valid markers are not needed.
     fn wants_tracer_views(&self) -> bool {
-        false
+        self.table.wants_tracer_views()
     }
-    // Nor those of syscalls that move no bytes (BytesBy skips them itself).
     fn wants_quiet_syscall_views(&self) -> bool {
-        false
+        self.table.wants_quiet_syscall_views()
     }
 }
 
