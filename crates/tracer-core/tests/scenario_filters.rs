@@ -8,10 +8,11 @@ use serde_json::Value as Json;
 use tracer_core::engine::{Engine, EngineConfig};
 use tracer_core::event::{Event, EventKind, Syscall, SyscallKind, ThreadInfo};
 use tracer_core::event_view::EventView;
-use tracer_core::filter::extract::{extract, format_clock};
+use tracer_core::filter::extract::extract;
 use tracer_core::filter::fields;
 use tracer_core::filter::lines::{Line, LineKind, LineSplitter};
 use tracer_core::filter::{Filter, Value};
+use tracer_core::views::format_span_time;
 
 mod common;
 use common::SCENARIOS;
@@ -154,7 +155,7 @@ fn representative(line: &Line<'_, '_>) -> bool {
 fn expected_value(entry: &Json) -> Option<Value<'static>> {
     if let Some(ts) = entry.get("value_ts") {
         return Some(Value::Str(
-            format_clock(ts.as_u64().unwrap()).into_bytes().into(),
+            format_span_time(ts.as_u64().unwrap()).into_bytes().into(),
         ));
     }
     match &entry["value"] {

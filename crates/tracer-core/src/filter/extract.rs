@@ -11,6 +11,7 @@ use super::errno;
 use super::fields::{FieldArg, FieldKind, FieldRef, Scope, SpanProp};
 use crate::event::{FdTarget, IoDir, L4Proto, SyscallKind};
 use crate::grammar::Direction;
+use crate::views::{format_span_time, format_time};
 
 /// A field value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,51 +45,6 @@ impl fmt::Display for Value<'_> {
             Value::Str(s) => f.write_str(&String::from_utf8_lossy(s)),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Ip(ip) => write!(f, "{ip}"),
-        }
-    }
-}
-
-/// Formats a timestamp as sysdig's `evt.time` / `span.time`: `HH:MM:SS.nnnnnnnnn`, UTC
-/// (sysdig uses local time; run it with `TZ=UTC` to compare).
-pub fn format_clock(ts: u64) -> String {
-    let secs = ts / 1_000_000_000;
-    let nanos = ts % 1_000_000_000;
-    let day = secs % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}.{:09}",
-        day / 3600,
-        (day / 60) % 60,
-        day % 60,
-        nanos
-    )
-}
-
-/// Formats a duration as sysdig's `format_time` (`span.duration.human`, csysdig
-/// columns): `Nns`, `N.NNus`, `Nus`, `N.NNms`, `Nms`, `N.NNs`, `M:S`, `HH:MM:SS`.
-/// Fractions are truncated, not rounded.
-pub fn format_duration(ns: u64) -> String {
-    let two = |unit: u64, suffix: &str| {
-        let hundredths = ns / (unit / 100);
-        format!("{}.{:02}{suffix}", hundredths / 100, hundredths % 100)
-    };
-    if ns < 1_000 {
-        format!("{ns}ns")
-    } else if ns < 10_000 {
-        two(1_000, "us")
-    } else if ns < 1_000_000 {
-        format!("{}us", ns / 1_000)
-    } else if ns < 10_000_000 {
-        two(1_000_000, "ms")
-    } else if ns < 1_000_000_000 {
-        format!("{}ms", ns / 1_000_000)
-    } else if ns < 60_000_000_000 {
-        two(1_000_000_000, "s")
-    } else {
-        let s = ns / 1_000_000_000;
-        if s < 3600 {
-            format!("{}:{}", s / 60, s % 60)
-        } else {
-            format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
         }
     }
 }
@@ -273,7 +229,7 @@ fn marker_field<'a, E: EventSource>(
     Some(match kind {
         SpanId => Value::Num(m.id.into()),
         // C10: the span's enter time on both enter and exit.
-        SpanTime => Value::owned(format_clock(rec?.enter_ts)),
+        SpanTime => Value::owned(format_span_time(rec?.enter_ts)),
         SpanNtags => Value::Num(m.tags.len() as i128),
         SpanNargs => Value::Num(rec?.args.len() as i128),
         SpanTags => Value::Str(Cow::Owned(join_tags(m.tags))),
@@ -292,7 +248,7 @@ fn marker_field<'a, E: EventSource>(
         SpanEnterArgs => Value::Str(Cow::Owned(join_args(rec?.args, b'='))),
         SpanEnterArg => Value::bytes(arg_by(rec?.args, arg)?),
         SpanDuration => Value::Num(duration()?.into()),
-        SpanDurationHuman => Value::owned(format_duration(duration()?)),
+        SpanDurationHuman => Value::owned(format_time(duration()?)),
         // sysdig scales by the csysdig screen width, which is unset (-1) outside the
         // interactive UI, so every non-zero duration falls into bucket 1.
         SpanDurationQuantized => match duration()? {
@@ -409,7 +365,7 @@ pub fn extract<'a, E: EventSource>(field: &FieldRef, ev: &'a E) -> Option<Value<
     let exit_sc = sc.filter(|_| ev.dir() == super::context::EvtDir::Exit);
     Some(match field.kind {
         EvtNum => Value::Num(ev.num().into()),
-        EvtTime | EvtOutputTime => Value::owned(format_clock(ev.ts())),
+        EvtTime | EvtOutputTime => Value::owned(format_span_time(ev.ts())),
         EvtRawTime => Value::Num(ev.ts().into()),
         EvtType => Value::text(ev.type_name()),
         EvtDir => Value::text(ev.dir().as_str()),
@@ -572,15 +528,15 @@ mod tests {
             (3_600_000_000_000, "01:00:00"),
             (3_661_000_000_000, "01:01:01"),
         ] {
-            assert_eq!(format_duration(ns), s, "{ns}");
+            assert_eq!(format_time(ns), s, "{ns}");
         }
     }
 
     #[test]
     fn clock() {
-        assert_eq!(format_clock(3030), "00:00:00.000003030");
+        assert_eq!(format_span_time(3030), "00:00:00.000003030");
         assert_eq!(
-            format_clock(1_000_000_000 * 80_000 + 1000),
+            format_span_time(1_000_000_000 * 80_000 + 1000),
             "22:13:20.000001000"
         );
     }
