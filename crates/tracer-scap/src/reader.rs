@@ -263,10 +263,102 @@ impl ScapReader {
         }
     }
 
-    /// Builds the next event in `slot`, reusing the allocations of the event it holds.
-    /// Returns false at the end.
-    pub(crate) fn next_into(&mut self, slot: &mut Event) -> Result<bool, ScapError> {
-        advance(&mut self.io, &mut self.d, slot)
+    /// Builds up to `max` next events in `batch[..n]`, reusing the allocations of the
+    /// events it holds (it grows as needed; events past `n` are left as they are).
+    /// Returns `n` (0 only at the end) and the I/O error that stopped reading, if one
+    /// did: it comes after the `n` events, and the reader is finished then.
+    ///
+    /// One pass of the framing loop fills many slots, which saves the per-event call
+    /// and set-up of [`ScapReader::next_ref`]: the way to feed another thread.
+    pub(crate) fn fill_batch(
+        &mut self,
+        batch: &mut Vec<Event>,
+        max: usize,
+    ) -> (usize, Option<ScapError>) {
+        fill(&mut self.io, &mut self.d, batch, max)
+    }
+}
+
+/// See [`ScapReader::fill_batch`]: the same order of events as [`advance`] (queued
+/// events first; an event built while events are queued goes behind them).
+fn fill(
+    io: &mut BlockSource,
+    d: &mut Decoder,
+    batch: &mut Vec<Event>,
+    max: usize,
+) -> (usize, Option<ScapError>) {
+    let mut n = 0;
+    while n < max {
+        if let Some(e) = d.queue.pop_front() {
+            put(batch, n, e);
+            n += 1;
+            continue;
+        }
+        if d.done {
+            break;
+        }
+        if n == batch.len() {
+            batch.push(blank_event());
+        }
+        // The common case: many whole blocks in one pass, events built in place.
+        let mut queued = false;
+        let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
+            if on_block(body, d, &mut batch[n], id, at) {
+                if !d.queue.is_empty() {
+                    queued = true;
+                    return Some(());
+                }
+                n += 1;
+                if n == max {
+                    return Some(());
+                }
+                if n == batch.len() {
+                    batch.push(blank_event());
+                }
+            }
+            if d.in_events() && d.queue.is_empty() && !d.done {
+                None
+            } else {
+                Some(())
+            }
+        });
+        if queued {
+            let ev = std::mem::replace(&mut batch[n], blank_event());
+            d.queue.push_back(ev);
+            continue;
+        }
+        if quick.is_some() {
+            continue;
+        }
+        // The careful path: one block.
+        let at = io.offset();
+        match frame_slow(io, d, at) {
+            Ok(Some(id)) => {
+                if on_block(io.body(), d, &mut batch[n], id, at) {
+                    if d.queue.is_empty() {
+                        n += 1;
+                    } else {
+                        let ev = std::mem::replace(&mut batch[n], blank_event());
+                        d.queue.push_back(ev);
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                d.done = true;
+                return (n, Some(e));
+            }
+        }
+    }
+    (n, None)
+}
+
+/// Puts `ev` in `batch[n]` (`n <= batch.len()`).
+fn put(batch: &mut Vec<Event>, n: usize, ev: Event) {
+    if n == batch.len() {
+        batch.push(ev);
+    } else {
+        batch[n] = ev;
     }
 }
 

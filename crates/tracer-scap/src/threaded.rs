@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 
 use tracer_core::event::Event;
 
-use crate::decoder::{blank_event, Section};
+use crate::decoder::Section;
 use crate::error::{ScapError, ScapWarning};
 use crate::fdlist::FdEntry;
 use crate::meta::{Interface, MachineInfo, ProcessEntry, UserEntry};
@@ -82,25 +82,8 @@ fn produce(mut r: ScapReader, tx: SyncSender<Msg>, back: Receiver<Vec<Event>>) {
         let mut batch = back
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let mut n = 0;
-        let mut error = None;
-        let mut end = false;
-        while n < BATCH {
-            if n == batch.len() {
-                batch.push(blank_event());
-            }
-            match r.next_into(&mut batch[n]) {
-                Ok(true) => n += 1,
-                Ok(false) => {
-                    end = true;
-                    break;
-                }
-                Err(e) => {
-                    error = Some(e);
-                    break;
-                }
-            }
-        }
+        let (n, error) = r.fill_batch(&mut batch, BATCH);
+        let end = n == 0 && error.is_none();
         batch.truncate(n);
         if n > 0 && tx.send(Msg::Events(batch)).is_err() {
             return; // The consumer is gone.
