@@ -3,9 +3,11 @@
 //!
 //! `cargo bench -p tracer-scap --bench read`. The capture has
 //! `TRACER_BENCH_ITERATIONS` (default 110 000) workload iterations: 38 capture events
-//! each, i.e. ~4.2 M capture events = ~2.1 M syscalls. sysdig runs
-//! `TRACER_BENCH_SYSDIG_RUNS` times (default 3; it is slow). The ratio printed is
-//! median(sysdig) / median(ours), both wall-clock in this same run. `ours_threaded`
+//! each, i.e. ~4.2 M capture events = ~2.1 M syscalls. The side-by-side summary runs
+//! `TRACER_BENCH_ROUNDS` interleaved rounds (default 5; `TRACER_BENCH_SYSDIG_RUNS` is
+//! the old name): sysdig once, then each of our pipelines once. The ratio printed is
+//! median(sysdig) / median(ours), wall-clock and CPU, with the range of the per-round
+//! wall ratios. `ours_threaded`
 //! is the same pipeline with the capture decoded on a second thread
 //! ([`tracer_scap::ThreadedReader`]). `TRACER_BENCH_QUICK=1` skips the criterion
 //! group (only the side-by-side summary runs).
@@ -168,38 +170,58 @@ fn bench(c: &mut Criterion) {
         g.finish();
     }
 
-    // Side by side, same run: our medians over 5 runs vs sysdig's over N runs, both
-    // wall-clock and CPU time (the CPU ratio is the robust one on a loaded machine).
-    let measure = |f: &dyn Fn()| {
-        let (mut runs, mut cpu_runs) = (Vec::new(), Vec::new());
-        for _ in 0..5 {
-            let (t, c) = (Instant::now(), cpu_time(false));
-            f();
-            runs.push(t.elapsed());
-            cpu_runs.push(cpu_time(false) - c);
-        }
-        (median(runs), median(cpu_runs))
+    // Side by side, same run, interleaved: each round runs sysdig once and each of our
+    // pipelines once, so a noisy phase of the (shared) machine hits both sides alike.
+    // Medians over the rounds, wall-clock and CPU time (the CPU ratio is the robust one
+    // on a loaded machine), plus the spread of the per-round ratios.
+    let rounds = env_usize(
+        "TRACER_BENCH_ROUNDS",
+        env_usize("TRACER_BENCH_SYSDIG_RUNS", 5),
+    )
+    .max(1);
+    let timed = |f: &dyn Fn()| {
+        let (t, c) = (Instant::now(), cpu_time(false));
+        f();
+        (t.elapsed(), cpu_time(false) - c)
     };
-    let (ours_med, ours_cpu) = measure(&|| {
-        black_box(ours(&path));
-    });
-    let (thr_med, thr_cpu) = measure(&|| {
-        black_box(ours_threaded(&path));
-    });
-    let (read_med, read_cpu) = measure(&|| {
-        black_box(read_only(&path));
-    });
-    let n = env_usize("TRACER_BENCH_SYSDIG_RUNS", 3).max(1);
-    let (mut sys_runs, mut sys_cpu_runs) = (Vec::new(), Vec::new());
+    let mut runs: [Vec<(Duration, Duration)>; 4] = Default::default();
     let mut out = String::new();
-    for _ in 0..n {
+    for _ in 0..rounds {
         let c = cpu_time(true);
         let (d, o) = sysdig(&path);
-        sys_cpu_runs.push(cpu_time(true) - c);
-        sys_runs.push(d);
+        runs[0].push((d, cpu_time(true) - c));
         out = o;
+        runs[1].push(timed(&|| {
+            black_box(ours(&path));
+        }));
+        runs[2].push(timed(&|| {
+            black_box(ours_threaded(&path));
+        }));
+        runs[3].push(timed(&|| {
+            black_box(read_only(&path));
+        }));
     }
-    let (sys_med, sys_cpu) = (median(sys_runs), median(sys_cpu_runs));
+    let med = |i: usize, cpu: bool| {
+        median(
+            runs[i]
+                .iter()
+                .map(|r| if cpu { r.1 } else { r.0 })
+                .collect(),
+        )
+    };
+    let (sys_med, sys_cpu) = (med(0, false), med(0, true));
+    let (ours_med, ours_cpu) = (med(1, false), med(1, true));
+    let (thr_med, thr_cpu) = (med(2, false), med(2, true));
+    let (read_med, read_cpu) = (med(3, false), med(3, true));
+    // Per-round wall ratios sysdig / pipeline i: (min, max).
+    let spread = |i: usize| {
+        let r: Vec<f64> = (0..rounds)
+            .map(|k| runs[0][k].0.as_secs_f64() / runs[i][k].0.as_secs_f64())
+            .collect();
+        let min = r.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = r.iter().copied().fold(0.0, f64::max);
+        (min, max)
+    };
     // Sanity: both pipelines computed sysdig's table.
     let v: serde_json::Value = serde_json::from_str(&out).expect("sysdig JSON");
     let mut theirs: Vec<(String, u64)> = v["data"]
@@ -232,19 +254,23 @@ fn bench(c: &mut Criterion) {
         );
     };
     println!();
-    println!("=== read + engine + bytes by evtin.span.tags, {events} capture events ===");
+    println!(
+        "=== read + engine + bytes by evtin.span.tags, {events} capture events, {rounds} interleaved rounds ==="
+    );
     println!("                        wall (median)                 CPU (median)");
     line("tracer-scap + engine", ours_med, ours_cpu);
     line("  of which reading", read_med, read_cpu);
     line("ours_threaded", thr_med, thr_cpu);
     line("sysdig 0.29.3", sys_med, sys_cpu);
+    let (lo, hi) = spread(1);
     println!(
-        "ratio sysdig / ours  : {:.1}x wall, {:.1}x CPU   (goal >= 10x)",
+        "ratio sysdig / ours  : {:.1}x wall, {:.1}x CPU   (goal >= 10x; rounds {lo:.1}-{hi:.1}x wall)",
         sys_med.as_secs_f64() / ours_med.as_secs_f64(),
         sys_cpu.as_secs_f64() / ours_cpu.as_secs_f64()
     );
+    let (lo, hi) = spread(2);
     println!(
-        "ratio sysdig / ours_threaded: {:.1}x wall, {:.1}x CPU",
+        "ratio sysdig / ours_threaded: {:.1}x wall, {:.1}x CPU   (rounds {lo:.1}-{hi:.1}x wall)",
         sys_med.as_secs_f64() / thr_med.as_secs_f64(),
         sys_cpu.as_secs_f64() / thr_cpu.as_secs_f64()
     );
