@@ -261,6 +261,71 @@ fn spans_only_keeps_worker_threads_io_while_a_span_is_open() {
     assert_eq!(matched, 100_000);
 }
 
+/// Spans-only keeps the I/O of a child process while its parent has a span open (the
+/// children scope, `evtin.span.s.*`), and drops it once no span is open.
+#[test]
+fn spans_only_keeps_child_process_io_while_the_parent_has_a_span_open() {
+    if !root_or_skip("spans_only_keeps_child_process_io_while_the_parent_has_a_span_open") {
+        return;
+    }
+    let common::Run {
+        mut py,
+        events,
+        stats,
+        ..
+    } = common::run_script("children.py", &[7u8; 100_000], |pid| ProbeConfig {
+        target: Target::Command(pid),
+        spans_only: true,
+        attach: common::attach(),
+        ..ProbeConfig::default()
+    });
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+    let facts = py.facts();
+    let [in_pid, in_bytes, out_pid, out_bytes] = facts[..] else {
+        panic!("facts {facts:?}")
+    };
+    assert_eq!(
+        (in_bytes, out_bytes),
+        (100_000, 100_000),
+        "the workload ran"
+    );
+    let read_bytes = |pid: i64| -> (usize, i64) {
+        let reads: Vec<&Syscall> = syscalls(&events)
+            .filter(|(e, s)| e.pid == pid && s.kind == SyscallKind::Read)
+            .map(|(_, s)| s)
+            .collect();
+        (reads.len(), reads.iter().map(|s| s.res.max(0)).sum())
+    };
+    let (n_in, b_in) = read_bytes(in_pid);
+    assert_eq!(
+        b_in, 100_000,
+        "every byte the child read while its parent's span was open ({n_in} reads)"
+    );
+    assert_eq!(
+        read_bytes(out_pid),
+        (0, 0),
+        "nothing of the child that ran with no span open"
+    );
+    // The children scope of the filter language puts them inside the parent's span.
+    let filter = tracer_core::filter::Filter::compile(
+        "evtin.span.s.tags=req and evt.type=read and evt.dir=<",
+    )
+    .unwrap();
+    let mut splitter = tracer_core::filter::lines::LineSplitter::new();
+    let mut matched = 0i64;
+    let mut engine = tracer_core::engine::Engine::default();
+    for e in &events {
+        engine.process(e, &mut |v: &tracer_core::event_view::EventView<'_>| {
+            for line in splitter.split(v) {
+                if filter.matches(&line) && v.event.pid == in_pid {
+                    matched += line.view.syscall().map_or(0, |s| s.syscall.res);
+                }
+            }
+        });
+    }
+    assert_eq!(matched, 100_000);
+}
+
 #[test]
 fn overload_counts_drops_exactly() {
     if !root_or_skip("overload_counts_drops_exactly") {

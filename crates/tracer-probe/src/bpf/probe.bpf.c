@@ -174,6 +174,19 @@ static __always_inline bool selected(__u32 tgid)
 	return bit_test(tgid);
 }
 
+/* Spans-only: the I/O of a thread is shipped while the thread is inside a span, while
+ * another thread of its process has a span open (process scope), or while the process
+ * that created it has a span open (children scope: direct children only). */
+static __always_inline bool span_open_for(struct task_struct *task, __u32 tid, __u32 tgid)
+{
+	struct task_struct *parent;
+
+	if (tbit(inspan_bits, tid) || tbit(pspan_bits, tgid))
+		return true;
+	parent = task->real_parent;
+	return parent && tbit(pspan_bits, parent->tgid);
+}
+
 #include "fdwalk.h"
 
 static __always_inline struct scratch *get_scratch(void)
@@ -281,7 +294,7 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 			null_dev = 1;
 			tbit_put(pending_bits, (__u32)pid_tgid, true);
 		} else if (cfg_spans_only) {
-			if (!tbit(inspan_bits, (__u32)pid_tgid) && !tbit(pspan_bits, tgid))
+			if (!span_open_for(task, (__u32)pid_tgid, tgid))
 				return 0;
 			st = bpf_task_storage_get(&tstate, task, 0, 0);
 		} else {
@@ -480,8 +493,8 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 	if (!selected(tgid))
 		return 0;
 	/* I/O outside spans (and not a marker): nothing was stored at enter */
-	if ((cls == TR_K_IO || cls == TR_K_WRITE) && cfg_spans_only && !tbit(inspan_bits, tid) &&
-	    !tbit(pspan_bits, tgid) && !tbit(pending_bits, tid))
+	if ((cls == TR_K_IO || cls == TR_K_WRITE) && cfg_spans_only && !tbit(pending_bits, tid) &&
+	    !span_open_for(task, tid, tgid))
 		return 0;
 
 	st = bpf_task_storage_get(&tstate, task, 0, 0);
