@@ -66,6 +66,18 @@ typedef struct tracer_span_storage {
   uint64_t opaque[20];
 } tracer_span_storage;
 
+// A call site's span tag for `tracer_begin_site` / `TRACER_STATIC_SCOPE`: the span's
+// markers are built the first time a span starts from it and kept for the life of the
+// program, so later spans cost only their two `write(2)` calls. Define it `static`,
+// initialized with `TRACER_SITE_INIT("tag")`: the tag must stay valid and unchanged for
+// the life of the program (a string literal).
+typedef struct tracer_site {
+  // The tag, a dot-separated path (NUL-terminated).
+  const char *tag;
+  // Opaque; zero-initialized (`TRACER_SITE_INIT` does it), then owned by the library.
+  uint64_t opaque[2];
+} tracer_site;
+
 // A length-delimited argument (bytes, may contain anything but NUL, which is dropped).
 typedef struct tracer_arg_len {
   // Argument name bytes (may be NULL when `name_len` is 0).
@@ -102,6 +114,22 @@ struct tracer_span *tracer_begin_in(struct tracer_span_storage *storage,
                                     const char *tag,
                                     const struct tracer_arg *args,
                                     size_t nargs);
+
+// Begins a span on a call site's tag (see `tracer_site`): the same span as
+// `tracer_begin(site->tag, NULL, 0)`, with markers built only once per site. End it
+// with `tracer_end`. NULL on invalid arguments.
+//
+// # Safety
+// `site` is a `tracer_site` as documented there.
+struct tracer_span *tracer_begin_site(struct tracer_site *site);
+
+// Like `tracer_begin_site`, with the span in caller `storage` (no allocation): the
+// fastest span, as `TRACER_STATIC_SCOPE` uses it.
+//
+// # Safety
+// As for `tracer_begin_site`; `storage` as for `tracer_begin_in`.
+struct tracer_span *tracer_begin_site_in(struct tracer_span_storage *storage,
+                                         struct tracer_site *site);
 
 // Begins a span with a chosen id: `id_kind` is a `TRACER_ID_*` constant; `id` is used
 // only with `TRACER_ID_EXPLICIT`. Otherwise like `tracer_begin`.
@@ -262,5 +290,28 @@ static inline void tracer_scope_end_(tracer_span **span) { tracer_end(*span); }
         tracer_child_in(&TRACER_CONCAT_(var, _tracer_storage_), (parent), (tag), NULL, 0)
 /** A span named `tag` from here to the end of the enclosing scope. */
 #define TRACER_SCOPE(tag) TRACER_SPAN(TRACER_CONCAT_(tracer_scope_, __COUNTER__), tag)
+
+/*
+ * Call-site spans: for a string-literal tag, the markers are built once per call site
+ * (a hidden static tracer_site), so each span costs only its two write(2) calls.
+ *
+ *   void handler(void) {
+ *       TRACER_STATIC_SCOPE("download_handler");
+ *       TRACER_STATIC_SPAN(w, "download_write");
+ *       { TRACER_CHILD(c, w, "chunk"); ... }
+ *   }
+ */
+/** Initializer of a `static tracer_site` for the string literal `tag`. */
+#define TRACER_SITE_INIT(tag) { ("" tag), { 0, 0 } }
+/** Like TRACER_SPAN for a string-literal `tag`, with the markers built once. */
+#define TRACER_STATIC_SPAN(var, tag) \
+    static tracer_site TRACER_CONCAT_(var, _tracer_site_) = TRACER_SITE_INIT(tag); \
+    tracer_span_storage TRACER_CONCAT_(var, _tracer_storage_); \
+    tracer_span *var __attribute__((cleanup(tracer_scope_end_))) = \
+        tracer_begin_site_in(&TRACER_CONCAT_(var, _tracer_storage_), \
+                             &TRACER_CONCAT_(var, _tracer_site_))
+/** Like TRACER_SCOPE for a string-literal `tag`, with the markers built once. */
+#define TRACER_STATIC_SCOPE(tag) \
+    TRACER_STATIC_SPAN(TRACER_CONCAT_(tracer_scope_, __COUNTER__), tag)
 
 #endif /* TRACER_H */

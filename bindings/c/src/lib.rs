@@ -14,6 +14,7 @@ mod error;
 use std::ffi::{c_char, c_int, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use error::{set_last, Error};
 pub use error::{
@@ -92,6 +93,47 @@ unsafe fn finish(p: *mut tracer_span) {
         drop(Box::from_raw(p));
     } else {
         ptr::drop_in_place(p);
+    }
+}
+
+/// A call site's span tag for `tracer_begin_site` / `TRACER_STATIC_SCOPE`: the span's
+/// markers are built the first time a span starts from it and kept for the life of the
+/// program, so later spans cost only their two `write(2)` calls. Define it `static`,
+/// initialized with `TRACER_SITE_INIT("tag")`: the tag must stay valid and unchanged for
+/// the life of the program (a string literal).
+#[repr(C)]
+pub struct tracer_site {
+    /// The tag, a dot-separated path (NUL-terminated).
+    pub tag: *const c_char,
+    /// Opaque; zero-initialized (`TRACER_SITE_INIT` does it), then owned by the library.
+    pub opaque: [u64; 2],
+}
+
+/// The prepared span of `site`, built on first use (once: concurrent first uses agree
+/// on one).
+///
+/// # Safety
+/// `site` is NULL or a valid `tracer_site` whose `tag` stays valid and unchanged for
+/// the life of the program and whose `opaque` was zero-initialized.
+unsafe fn site_of(site: *mut tracer_site) -> Result<&'static tag::Site, Error> {
+    if site.is_null() {
+        return Err(Error::invalid("site is NULL"));
+    }
+    // SAFETY: `opaque` is 8-byte aligned, at least pointer-sized, zero (= null) until
+    // the library stores a leaked `tag::Site` in it, and only ever accessed atomically.
+    let slot = &*ptr::addr_of!((*site).opaque).cast::<AtomicPtr<tag::Site>>();
+    let p = slot.load(Ordering::Acquire);
+    if !p.is_null() {
+        return Ok(&*p);
+    }
+    let t: &'static [u8] = cstr((*site).tag, "site tag")?;
+    let new = Box::into_raw(Box::new(tag::Site::from_bytes(t)));
+    match slot.compare_exchange(ptr::null_mut(), new, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => Ok(&*new),
+        Err(first) => {
+            drop(Box::from_raw(new));
+            Ok(&*first)
+        }
     }
 }
 
@@ -304,6 +346,33 @@ pub unsafe extern "C" fn tracer_begin_in(
         let t = cstr(tag, "tag")?;
         let a = args_c(args, nargs)?;
         Ok(placed(storage, root_span(t, &a)))
+    })
+}
+
+/// Begins a span on a call site's tag (see `tracer_site`): the same span as
+/// `tracer_begin(site->tag, NULL, 0)`, with markers built only once per site. End it
+/// with `tracer_end`. NULL on invalid arguments.
+///
+/// # Safety
+/// `site` is a `tracer_site` as documented there.
+#[no_mangle]
+pub unsafe extern "C" fn tracer_begin_site(site: *mut tracer_site) -> *mut tracer_span {
+    guard(ptr::null_mut(), || Ok(boxed(site_of(site)?.enter())))
+}
+
+/// Like `tracer_begin_site`, with the span in caller `storage` (no allocation): the
+/// fastest span, as `TRACER_STATIC_SCOPE` uses it.
+///
+/// # Safety
+/// As for `tracer_begin_site`; `storage` as for `tracer_begin_in`.
+#[no_mangle]
+pub unsafe extern "C" fn tracer_begin_site_in(
+    storage: *mut tracer_span_storage,
+    site: *mut tracer_site,
+) -> *mut tracer_span {
+    guard(ptr::null_mut(), || {
+        check_storage(storage)?;
+        Ok(placed(storage, site_of(site)?.enter()))
     })
 }
 

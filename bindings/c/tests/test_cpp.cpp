@@ -30,9 +30,11 @@ int main() {
         Span a("cpp");
         Span b(a, "child");
         TRACER_SCOPE("scoped");
+        TRACER_STATIC_SCOPE("static");
     }
     const std::vector<std::string> want = {">:t:cpp::",    ">:t:cpp.child::", ">:t:scoped::",
-                                           "<:t:scoped::", "<:t:cpp.child::", "<:t:cpp::"};
+                                           ">:t:static::", "<:t:static::",    "<:t:scoped::",
+                                           "<:t:cpp.child::", "<:t:cpp::"};
     int failures = 0;
     char buf[256];
     for (const auto &w : want) {

@@ -75,6 +75,44 @@ static void nested_scopes(void) {
     EXPECT_EMPTY();
 }
 
+/* Call-site spans: same markers as the dynamic ones, built once per site (each loop
+ * turn reuses them), nesting with dynamic children, exit arguments. */
+static void static_scopes(void) {
+    for (int i = 0; i < 2; i++) {
+        TRACER_STATIC_SPAN(h, "download_handler");
+        {
+            TRACER_CHILD(w, h, "download_writes");
+            TRACER_STATIC_SCOPE("odd tag:x");
+        }
+        if (i == 1) CHECK(tracer_set_exit_arg(h, "n", "1") == TRACER_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        EXPECT(">:t:download_handler::");
+        EXPECT(">:t:download_handler.download_writes::");
+        EXPECT(">:t:odd tag\\:x::");
+        EXPECT("<:t:odd tag\\:x::");
+        EXPECT("<:t:download_handler.download_writes::");
+        if (i == 0)
+            EXPECT("<:t:download_handler::");
+        else
+            EXPECT("<:t:download_handler:n=1:");
+    }
+    /* the heap form */
+    static tracer_site site = TRACER_SITE_INIT("heap.site");
+    tracer_end(tracer_begin_site(&site));
+    EXPECT(">:t:heap.site::");
+    EXPECT("<:t:heap.site::");
+    /* errors: NULL site / storage */
+    tracer_span_storage st;
+    CHECK(tracer_begin_site(NULL) == NULL);
+    CHECK(strstr(tracer_last_error(), "site") != NULL);
+    CHECK(tracer_begin_site_in(NULL, &site) == NULL);
+    CHECK(tracer_begin_site_in(&st, NULL) == NULL);
+    static tracer_site no_tag = {NULL, {0, 0}};
+    CHECK(tracer_begin_site(&no_tag) == NULL);
+    EXPECT_EMPTY();
+}
+
 static void args_and_escaping(void) {
     tracer_arg args[] = {{"n", "42"}, {"v", "a:b,c=d\\e"}, {"k=1", "<x>"}};
     tracer_span *s = tracer_begin("q:x.y", args, 3);
@@ -262,6 +300,37 @@ static void default_sink(void) {
     CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 }
 
+/* Threads racing on a site's first use all write the same markers. */
+static tracer_site race_site = TRACER_SITE_INIT("race");
+static void *race_worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        tracer_span_storage st;
+        CHECK(tracer_end(tracer_begin_site_in(&st, &race_site)) == TRACER_OK);
+    }
+    return NULL;
+}
+
+static void site_race(void) {
+    pthread_t th[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_create(&th[t], NULL, race_worker, NULL);
+    for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
+    char buf[256];
+    ssize_t n;
+    int enters = 0, exits = 0;
+    while ((n = next_packet(buf, sizeof buf)) >= 0) {
+        if (n == 10 && memcmp(buf, ">:t:race::", 10) == 0)
+            enters++;
+        else if (n == 10 && memcmp(buf, "<:t:race::", 10) == 0)
+            exits++;
+        else {
+            fprintf(stderr, "site_race: bad marker '%.*s'\n", (int)n, buf);
+            failures++;
+        }
+    }
+    CHECK(enters == THREADS * 100 && exits == THREADS * 100);
+}
+
 int main(void) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -275,11 +344,13 @@ int main(void) {
     CHECK(tracer_sink_fd() == sv[1]);
 
     nested_scopes();
+    static_scopes();
     args_and_escaping();
     caller_storage();
     ids();
     errors();
     threads();
+    site_race();
     default_sink();
 
     if (failures) {

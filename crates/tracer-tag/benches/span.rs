@@ -2,7 +2,8 @@
 //! bytes to `/dev/null`, measured in the same run.
 //!
 //! Criterion reports each case; then a summary line compares medians of interleaved
-//! batches: `tracer-tag span: X ns, raw 2×write: Y ns, ratio Z` (goal: ratio ≤ 1.1).
+//! batches: `tracer-tag span: X ns, static_span!: S ns, raw 2×write: Y ns, ratio Z`
+//! (goal: ratio ≤ 1.1). `static_span!` is the call-site form (markers built once).
 
 use std::hint::black_box;
 use std::os::fd::RawFd;
@@ -39,6 +40,11 @@ fn tag_span() {
 }
 
 #[inline(never)]
+fn static_span() {
+    let _s = tracer_tag::static_span!("download_handler");
+}
+
+#[inline(never)]
 fn tag_span_args(n: u64) {
     let mut s = tracer_tag::span_builder("download_handler")
         .arg("n", n)
@@ -52,6 +58,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("span");
     g.bench_function("raw_2x_write", |b| b.iter(|| raw_span(black_box(fd))));
     g.bench_function("tracer_tag", |b| b.iter(tag_span));
+    g.bench_function("static_span", |b| b.iter(static_span));
     g.bench_function("tracer_tag_args", |b| {
         b.iter(|| tag_span_args(black_box(42)))
     });
@@ -83,10 +90,11 @@ fn summary() {
     let fd = dev_null();
     let batch = 2_000;
     let rounds = 301;
-    let mut raw = Vec::with_capacity(rounds);
-    let mut tag = Vec::with_capacity(rounds);
+    // raw, span(), static_span!
+    let mut t: [Vec<f64>; 3] = Default::default();
     for _ in 0..1000 {
         tag_span();
+        static_span();
         raw_span(fd);
     }
     for r in 0..rounds {
@@ -97,30 +105,39 @@ fn summary() {
             }
             (cpu_ns() - t) / batch as f64
         };
-        // alternate the order so neither side always runs first
-        if r % 2 == 0 {
-            raw.push(time(&|| raw_span(black_box(fd))));
-            tag.push(time(&tag_span));
-        } else {
-            tag.push(time(&tag_span));
-            raw.push(time(&|| raw_span(black_box(fd))));
+        // rotate the order so no variant always runs first
+        for k in 0..3 {
+            let which = (r + k) % 3;
+            let ns = match which {
+                0 => time(&|| raw_span(black_box(fd))),
+                1 => time(&tag_span),
+                _ => time(&static_span),
+            };
+            t[which].push(ns);
         }
     }
     let med = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    let mut ratios: Vec<f64> = tag.iter().zip(&raw).map(|(t, r)| t / r).collect();
-    let (r, t, q) = (med(&mut raw), med(&mut tag), med(&mut ratios));
+    let ratio_med = |i: usize, t: &[Vec<f64>; 3]| {
+        let mut r: Vec<f64> = t[i].iter().zip(&t[0]).map(|(x, r)| x / r).collect();
+        med(&mut r)
+    };
+    let (q1, q2) = (ratio_med(1, &t), ratio_med(2, &t));
+    let [mut raw, mut tag, mut fixed] = t;
+    let (r, s, f) = (med(&mut raw), med(&mut tag), med(&mut fixed));
     assert_eq!(
         tracer_tag::error_count(),
         0,
         "writes failed during the benchmark"
     );
     println!(
-        "tracer-tag span: {t:.1} ns, raw 2×write: {r:.1} ns, ratio {:.3} \
-         (median of per-round ratios {q:.3}; thread CPU time, {rounds} interleaved rounds)",
-        t / r
+        "tracer-tag span: {s:.1} ns, static_span!: {f:.1} ns, raw 2×write: {r:.1} ns, \
+         ratio {:.3} (static_span! {:.3}; median of per-round ratios {q1:.3} / {q2:.3}; \
+         thread CPU time, {rounds} interleaved rounds)",
+        s / r,
+        f / r
     );
 }
 

@@ -31,9 +31,11 @@
 mod buf;
 mod escape;
 pub mod sink;
+mod site;
 mod span;
 
 pub use sink::error_count;
+pub use site::Site;
 pub use span::{span, span_builder, Span, SpanBuilder};
 
 /// Which span id a marker carries. Enter and exit pair only when their ids (and tags)

@@ -29,6 +29,11 @@ enum ExitMarker {
         buf: Box<[u8]>,
         path_start: usize,
     },
+    /// Prepared once for a call site ([`crate::Site`]).
+    Static {
+        buf: &'static [u8],
+        path_start: usize,
+    },
 }
 
 /// Writes `marker` (a complete marker without arguments, ending in `::`) with `args`
@@ -90,6 +95,7 @@ impl ExitMarker {
         match self {
             ExitMarker::Inline { len, buf, .. } => &buf[..*len as usize],
             ExitMarker::Heap { buf, .. } => buf,
+            ExitMarker::Static { buf, .. } => buf,
         }
     }
 
@@ -98,7 +104,9 @@ impl ExitMarker {
     fn path(&self) -> &[u8] {
         let start = match self {
             ExitMarker::Inline { path_start, .. } => *path_start as usize,
-            ExitMarker::Heap { path_start, .. } => *path_start,
+            ExitMarker::Heap { path_start, .. } | ExitMarker::Static { path_start, .. } => {
+                *path_start
+            }
         };
         let b = self.bytes();
         b.get(start..b.len().saturating_sub(2)).unwrap_or_default()
@@ -218,6 +226,21 @@ impl SpanBuilder {
 }
 
 impl Span {
+    /// The open span of a [`crate::Site`] whose enter marker was just written: `exit` is
+    /// its exit marker `<:t:PATH::`, with the escaped path at `path_start`.
+    #[inline]
+    pub(crate) fn from_static(exit: &'static [u8], path_start: usize) -> Span {
+        Span {
+            id: Id::Thread,
+            exit: ExitMarker::Static {
+                buf: exit,
+                path_start,
+            },
+            exit_args: Vec::new(),
+            open: true,
+        }
+    }
+
     /// Writes `>:ID:[PREFIX.]PATH:ARGS:` and returns the span. `prefix` and `args` are
     /// escaped; `path` is escaped unless `escaped`.
     ///

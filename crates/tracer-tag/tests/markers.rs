@@ -3,7 +3,7 @@
 mod common;
 
 use common::Capture;
-use tracer_tag::{emit, emit_path, sink, span, span_builder, Dir, Id};
+use tracer_tag::{emit, emit_path, sink, span, span_builder, static_span, Dir, Id, Site};
 
 #[test]
 fn nested_spans_and_drop_order() {
@@ -29,6 +29,43 @@ fn nested_spans_and_drop_order() {
             "<:t:download_handler::",
         ]
     );
+}
+
+/// Call-site spans write the same bytes as `span`, nest, and take exit arguments.
+#[test]
+fn static_spans_write_the_same_markers() {
+    static ODD: Site = Site::new("odd tag:x");
+    let marker = |dir: Dir, path: &str| {
+        let mut v = Vec::new();
+        tracer_tag::encode_path(dir, Id::Thread, path.as_bytes(), &[], &mut v);
+        String::from_utf8(v).unwrap()
+    };
+    let cap = Capture::start();
+    for i in 0..2 {
+        let mut h = static_span!("download_handler");
+        {
+            let _w = h.child("download_writes");
+            let _o = ODD.enter();
+        }
+        if i == 1 {
+            h.set_exit_arg("n", i);
+        }
+    }
+    let once = [
+        ">:t:download_handler::".to_string(),
+        ">:t:download_handler.download_writes::".to_string(),
+        marker(Dir::Enter, "odd tag:x"),
+        marker(Dir::Exit, "odd tag:x"),
+        "<:t:download_handler.download_writes::".to_string(),
+    ];
+    let got = cap.strings();
+    assert_eq!(got.len(), 12, "{got:?}");
+    assert_eq!(got[..5], once[..]);
+    assert_eq!(got[5], "<:t:download_handler::");
+    assert_eq!(got[6..11], once[..]);
+    assert_eq!(got[11], "<:t:download_handler:n=1:");
+    drop(cap);
+    assert_eq!(ODD.encoded_path(), span("odd tag:x").encoded_path());
 }
 
 #[test]
