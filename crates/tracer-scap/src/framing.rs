@@ -7,6 +7,12 @@ use crate::error::ScapError;
 
 /// Size of the read window (grows temporarily for larger blocks).
 const WINDOW: usize = 1 << 19;
+/// A mapped file's pages are handed back to the kernel every this many bytes read, so
+/// that memory stays bounded whatever the file size.
+const RELEASE_EVERY: usize = 32 << 20;
+/// Page size assumed for releases (the kernel's is a multiple of it on x86-64 and
+/// aarch64 4K/16K/64K kernels: rounding down to 4 KiB keeps partial pages mapped).
+const PAGE: usize = 4096;
 
 /// Why a block could not be framed.
 pub(crate) enum Damage {
@@ -37,6 +43,8 @@ pub(crate) struct BlockSource {
     base: u64,
     /// The current block's payload (without header and trailer) in `win`.
     pub(crate) body: (usize, usize),
+    /// Mapped bytes before this offset were released (see [`BlockSource::release`]).
+    released: usize,
 }
 
 impl BlockSource {
@@ -49,6 +57,7 @@ impl BlockSource {
             end: 0,
             base: 0,
             body: (0, 0),
+            released: 0,
         }
     }
 
@@ -62,6 +71,7 @@ impl BlockSource {
             pos: 0,
             base: 0,
             body: (0, 0),
+            released: 0,
         }
     }
 
@@ -168,7 +178,37 @@ impl BlockSource {
             }
         }
         self.pos = pos;
+        if pos.saturating_sub(self.released) >= RELEASE_EVERY {
+            self.release();
+        }
         result
+    }
+
+    /// Hands the pages of a mapped file before `pos` back to the kernel: they were read
+    /// and are not needed again (every event owns its data), so the process's memory stays
+    /// bounded instead of growing to the size of the file. (They stay in the page cache;
+    /// a later access would fault them in again from the file.) Nothing for streams,
+    /// whose window is bounded already.
+    #[cold]
+    #[inline(never)]
+    #[allow(unsafe_code)]
+    fn release(&mut self) {
+        let end = self.pos & !(PAGE - 1);
+        if let Backing::Mapped(m) = &self.backing {
+            if end > self.released {
+                // SAFETY: a read-only shared file mapping: MADV_DONTNEED only drops the
+                // page table entries, and any later access reads the same bytes from the
+                // file again, so no reference into the map sees its contents change.
+                let _ = unsafe {
+                    m.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        self.released,
+                        end - self.released,
+                    )
+                };
+            }
+            self.released = end;
+        }
     }
 
     pub(crate) fn damage_of(&self, e: io::Error) -> Result<Damage, ScapError> {
@@ -212,6 +252,9 @@ impl BlockSource {
         }
         self.body = (self.pos + 8, self.pos + len_us - 4);
         self.pos += len_us;
+        if self.pos.saturating_sub(self.released) >= RELEASE_EVERY {
+            self.release();
+        }
         Ok(())
     }
 }

@@ -1,0 +1,84 @@
+//! Reading a plain (memory-mapped) capture keeps the process's memory bounded, whatever
+//! the size of the file: pages already read are handed back to the kernel.
+
+use std::io::Write;
+
+use tracer_scap::synth::{generate, SynthConfig};
+use tracer_scap::{ScapReader, ScapWriter, WriterOptions};
+
+/// Resident memory of this process in bytes (VmRSS; file-backed pages of a mapping count).
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS line");
+    kb * 1024
+}
+
+/// Splits a capture into its leading blocks (up to the first event block) and the rest.
+fn split_at_first_event(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let mut pos = 0;
+    while pos + 8 <= bytes.len() {
+        let id = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap());
+        let len = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        // EV and EVF blocks, version 2 (what the writer writes)
+        if id == 0x216 || id == 0x217 {
+            break;
+        }
+        pos += len;
+    }
+    bytes.split_at(pos)
+}
+
+#[test]
+fn reading_a_large_mapped_capture_keeps_memory_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.scap");
+    let mut w = ScapWriter::create(&small, WriterOptions::default()).unwrap();
+    generate(
+        &SynthConfig {
+            iterations: 2_000,
+            ..Default::default()
+        },
+        |e| w.write_event(&e).unwrap(),
+    );
+    w.finish().unwrap();
+    // A ~160 MiB capture: the small one's event blocks over and over.
+    let bytes = std::fs::read(&small).unwrap();
+    let (head, events) = split_at_first_event(&bytes);
+    assert!(!events.is_empty());
+    let big = dir.path().join("big.scap");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+    f.write_all(head).unwrap();
+    let copies = (160 << 20) / events.len() + 1;
+    for _ in 0..copies {
+        f.write_all(events).unwrap();
+    }
+    f.into_inner().unwrap().sync_all().unwrap();
+    let size = std::fs::metadata(&big).unwrap().len();
+    drop(bytes);
+
+    let before = rss();
+    let mut peak = before;
+    let mut r = ScapReader::open(&big).unwrap();
+    let mut n = 0u64;
+    while r.next_ref().unwrap().is_some() {
+        n += 1;
+        if n.is_multiple_of(50_000) {
+            peak = peak.max(rss());
+        }
+    }
+    peak = peak.max(rss());
+    assert!(r.warnings().is_empty(), "{:?}", r.warnings());
+    assert!(n > 1_000_000, "{n} events");
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < 96 << 20,
+        "reading a {} MiB capture grew resident memory by {} MiB",
+        size >> 20,
+        grown >> 20
+    );
+}
