@@ -131,6 +131,19 @@ struct tracer_span *tracer_begin_site(struct tracer_site *site);
 struct tracer_span *tracer_begin_site_in(struct tracer_span_storage *storage,
                                          struct tracer_site *site);
 
+// Begins a span on `tag` in caller `storage` (as `tracer_begin_in(storage, tag, NULL,
+// 0)`), remembering in `cache` the markers of the first tag it sees: later calls with
+// the same tag bytes only write them. `cache` is a zero-initialized `static tracer_site`
+// (NULL `tag`) private to one call site; NULL is allowed (no caching). What
+// `TRACER_SPAN` and `TRACER_SCOPE` use. NULL on invalid arguments.
+//
+// # Safety
+// `tag` is a NUL-terminated string; `storage` as for `tracer_begin_in`; `cache` is NULL
+// or such a site, only ever used with this function.
+struct tracer_span *tracer_begin_cached_in(struct tracer_span_storage *storage,
+                                           struct tracer_site *cache,
+                                           const char *tag);
+
 // Begins a span with a chosen id: `id_kind` is a `TRACER_ID_*` constant; `id` is used
 // only with `TRACER_ID_EXPLICIT`. Otherwise like `tracer_begin`.
 //
@@ -278,11 +291,15 @@ static inline void tracer_scope_end_(tracer_span **span) { tracer_end(*span); }
 #define TRACER_CONCAT_2_(a, b) a##b
 #define TRACER_CONCAT_(a, b) TRACER_CONCAT_2_(a, b)
 /** Declares `tracer_span *var` for a span beginning now and ending with the scope (the
- *  span lives on the stack: no allocation). A declaration: use it inside a block. */
+ *  span lives on the stack: no allocation; the markers of the first tag seen here are
+ *  kept for later calls with the same tag). A declaration: use it inside a block (not in
+ *  a non-static inline C function, which may not hold a static local). */
 #define TRACER_SPAN(var, tag) \
+    static tracer_site TRACER_CONCAT_(var, _tracer_cache_); \
     tracer_span_storage TRACER_CONCAT_(var, _tracer_storage_); \
     tracer_span *var __attribute__((cleanup(tracer_scope_end_))) = \
-        tracer_begin_in(&TRACER_CONCAT_(var, _tracer_storage_), (tag), NULL, 0)
+        tracer_begin_cached_in(&TRACER_CONCAT_(var, _tracer_storage_), \
+                               &TRACER_CONCAT_(var, _tracer_cache_), (tag))
 /** Declares `tracer_span *var`, a child of `parent`, ending with the scope. */
 #define TRACER_CHILD(var, parent, tag) \
     tracer_span_storage TRACER_CONCAT_(var, _tracer_storage_); \

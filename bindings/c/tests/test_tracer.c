@@ -113,6 +113,31 @@ static void static_scopes(void) {
     EXPECT_EMPTY();
 }
 
+/* TRACER_SCOPE remembers the first tag of its call site: other tags, including a
+ * prefix or an extension of it, still get their own markers. */
+static void scope_cache_follows_the_tag(void) {
+    const char *names[] = {"ab", "a", "abc", "ab", "x:y"};
+    for (int i = 0; i < 5; i++) {
+        TRACER_SCOPE(names[i]);
+    }
+    EXPECT(">:t:ab::");
+    EXPECT("<:t:ab::");
+    EXPECT(">:t:a::");
+    EXPECT("<:t:a::");
+    EXPECT(">:t:abc::");
+    EXPECT("<:t:abc::");
+    EXPECT(">:t:ab::");
+    EXPECT("<:t:ab::");
+    EXPECT(">:t:x\\:y::");
+    EXPECT("<:t:x\\:y::");
+    tracer_span_storage st;
+    CHECK(tracer_begin_cached_in(&st, NULL, NULL) == NULL);
+    tracer_end(tracer_begin_cached_in(&st, NULL, "nocache"));
+    EXPECT(">:t:nocache::");
+    EXPECT("<:t:nocache::");
+    EXPECT_EMPTY();
+}
+
 static void args_and_escaping(void) {
     tracer_arg args[] = {{"n", "42"}, {"v", "a:b,c=d\\e"}, {"k=1", "<x>"}};
     tracer_span *s = tracer_begin("q:x.y", args, 3);
@@ -345,6 +370,7 @@ int main(void) {
 
     nested_scopes();
     static_scopes();
+    scope_cache_follows_the_tag();
     args_and_escaping();
     caller_storage();
     ids();

@@ -59,6 +59,11 @@ impl Site {
         Span::from_static(&m.exit, m.path_start)
     }
 
+    /// The tag path as given (not escaped).
+    pub fn path(&self) -> &'static [u8] {
+        self.path
+    }
+
     /// The escaped tag path as written in the markers.
     pub fn encoded_path(&'static self) -> &'static [u8] {
         let m = self.markers.get_or_init(|| Markers::build(self.path));
