@@ -9,7 +9,9 @@ use tracer_core::event::{L4Proto, Syscall, SyscallDetail, SyscallKind};
 use crate::evtable::{EVENT_MAX, EVENT_TABLE};
 use crate::flags;
 use crate::meta::split_nul;
-use crate::params::{parse_sockaddr, parse_tuple, Field, RawEvent, Stored, Tuple};
+use crate::pairing::Stored;
+use crate::params::{Field, RawEvent};
+use crate::sockaddr::{parse_sockaddr, parse_tuple, Tuple};
 
 /// Named sysdig event types that tracer-core does not model are reported as
 /// `SyscallKind::Other(OTHER_EVENT_BASE + enter event type id)`; generic `syscall`
@@ -91,25 +93,73 @@ pub(crate) fn meanings() -> &'static [Meaning; EVENT_MAX as usize] {
     M.get_or_init(|| std::array::from_fn(|i| meaning_of_name(i as u16, EVENT_TABLE[i].name)))
 }
 
-/// Buffers of earlier events, kept for reuse so that steady-state decoding allocates
-/// nothing (payloads and paths are rebuilt in these).
-#[derive(Debug, Default)]
-pub(crate) struct Spare {
-    data: Vec<u8>,
-    path: String,
+/// What the reader needs to know about one event type id, from one table lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TypeInfo {
+    /// What the type means.
+    pub(crate) meaning: Meaning,
+    /// The meaning is a syscall (`Sys`, `OtherSys`, `Fcntl` or `Generic`).
+    pub(crate) syscall: bool,
+    /// An enter of this type is stored whole for its exit: everything but plain reads
+    /// and writes, whose exits only use the enter's fd and size.
+    pub(crate) full_enter: bool,
 }
 
+/// The [`TypeInfo`] of type ids beyond the table.
+pub(crate) const UNKNOWN_TYPE: TypeInfo = TypeInfo {
+    meaning: Meaning::Unknown,
+    syscall: false,
+    full_enter: true,
+};
+
+/// The [`TypeInfo`] of all event type ids (index = id), computed once.
+pub(crate) fn type_infos() -> &'static [TypeInfo; EVENT_MAX as usize] {
+    static T: OnceLock<[TypeInfo; EVENT_MAX as usize]> = OnceLock::new();
+    T.get_or_init(|| {
+        let m = meanings();
+        let plain = |i: usize| matches!(m.get(i), Some(Meaning::Sys(k)) if plain_io(*k));
+        std::array::from_fn(|i| TypeInfo {
+            meaning: m[i],
+            syscall: matches!(
+                m[i],
+                Meaning::Sys(_) | Meaning::OtherSys | Meaning::Fcntl | Meaning::Generic
+            ),
+            full_enter: !(plain(i) && plain(i + 1)),
+        })
+    })
+}
+
+/// Buffers of earlier events, kept for reuse so that steady-state decoding allocates
+/// nothing (payloads and paths are rebuilt in these). A few of each are kept: events
+/// are rebuilt in the slots of a batch (see `ScapReader::fill_batch`), whose earlier
+/// events had payloads in other places than the new ones.
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    data: Vec<Vec<u8>>,
+    path: Vec<String>,
+}
+
+/// At most this many buffers of each kind are kept.
+const SPARE_BUFFERS: usize = 64;
+/// Larger buffers are not kept (bounds the memory held).
+const SPARE_CAPACITY: usize = 1 << 16;
+
 impl Spare {
-    /// Keeps the larger of the current and `v`.
     fn keep_data(&mut self, v: Vec<u8>) {
-        if v.capacity() > self.data.capacity() {
-            self.data = v;
+        if self.data.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&v.capacity()) {
+            self.data.push(v);
         }
     }
     fn keep_path(&mut self, p: String) {
-        if p.capacity() > self.path.capacity() {
-            self.path = p;
+        if self.path.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&p.capacity()) {
+            self.path.push(p);
         }
+    }
+    fn take_data(&mut self) -> Vec<u8> {
+        self.data.pop().unwrap_or_default()
+    }
+    fn take_path(&mut self) -> String {
+        self.path.pop().unwrap_or_default()
     }
 }
 
@@ -190,7 +240,6 @@ pub(crate) fn build_syscall(
     live: &Live,
     spare: &mut Spare,
 ) {
-    let en_int = |f: Field| enter.and_then(|e| e.int(f));
     let enter_ts = enter.map_or(exit.ts, |e| e.ts().min(exit.ts));
     let res = exit.res().unwrap_or(0);
     // Every field is written: `sc` is reused from the previous event (in place, to
@@ -200,23 +249,20 @@ pub(crate) fn build_syscall(
     sc.res = res;
     sc.size = 0;
     sc.null_dev = false;
-    sc.fd = en_int(Field::Fd)
-        .or_else(|| en_int(Field::OutFd))
-        .unwrap_or(-1);
+    sc.fd = enter.and_then(|e| e.fd()).unwrap_or(-1);
     let mut keep_data = false;
     if kind.io_dir().is_some() {
-        sc.size = en_int(Field::Size)
-            .or_else(|| exit.int(Field::Size))
-            .unwrap_or(0)
-            .max(0) as u64;
+        let size = match enter.and_then(|e| e.size()) {
+            Some(s) => s,
+            None => exit.int(Field::Size).unwrap_or(0),
+        };
+        sc.size = size.max(0) as u64;
         keep_data = tracer_flag || (sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull));
         sc.null_dev = tracer_flag;
     }
     // The previous event's payload buffer is refilled in place or kept for later.
     if keep_data {
-        let d = sc
-            .data
-            .get_or_insert_with(|| std::mem::take(&mut spare.data));
+        let d = sc.data.get_or_insert_with(|| spare.take_data());
         d.clear();
         d.extend_from_slice(exit.get(Field::Data).unwrap_or_default());
     } else if let Some(d) = sc.data.take() {
@@ -253,7 +299,7 @@ fn build_detail(
     };
     match kind {
         Open | Openat | Openat2 | Creat => {
-            let mut path = std::mem::take(&mut spare.path);
+            let mut path = spare.take_path();
             path.clear();
             if let Some(b) = exit.get(Field::Name).or_else(|| en(Field::Name)) {
                 push_lossy(&mut path, b);

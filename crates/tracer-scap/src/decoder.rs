@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallKind, ThreadInfo};
 
 use crate::block::{BlockKind, DF_TRACER};
-use crate::decode::{self, file_kind, FdKind, Live, Meaning, Spare, OTHER_EVENT_BASE};
+use crate::decode::{
+    self, file_kind, FdKind, Live, Meaning, Spare, TypeInfo, OTHER_EVENT_BASE, UNKNOWN_TYPE,
+};
 use crate::error::{ScapWarning, WarningKind};
 use crate::evtable::EVENT_MAX;
 use crate::fdlist::FdEntry;
@@ -51,7 +53,7 @@ pub(crate) struct Decoder {
     pending: Pairing,
     pub(crate) stats: ReadStats,
     pub(crate) warnings: Vec<ScapWarning>,
-    meanings: &'static [Meaning; EVENT_MAX as usize],
+    types: &'static [TypeInfo; EVENT_MAX as usize],
     layouts: &'static Layouts,
     spare: Spare,
 }
@@ -71,7 +73,7 @@ impl Decoder {
                 ..Default::default()
             },
             warnings: Vec::new(),
-            meanings: decode::meanings(),
+            types: decode::type_infos(),
             layouts: layouts(),
             spare: Spare::default(),
         }
@@ -221,52 +223,26 @@ impl Decoder {
         self.stats.raw_events += 1;
         self.last_ts = self.last_ts.max(ev.ts);
         let et = ev.etype;
-        let m = match self.stats.by_type.get_mut(et as usize) {
+        let info = match self.stats.by_type.get_mut(et as usize) {
             Some(n) => {
                 *n += 1;
-                self.meanings
-                    .get(et as usize)
-                    .copied()
-                    .unwrap_or(Meaning::Unknown)
+                self.types.get(et as usize).unwrap_or(&UNKNOWN_TYPE)
             }
-            None => Meaning::Unknown,
+            None => &UNKNOWN_TYPE,
         };
+        let m = info.meaning;
         let tid = ev.tid as i64;
-        match m {
-            // Syscalls (the common case) go on below.
-            Meaning::Sys(_) | Meaning::OtherSys | Meaning::Fcntl | Meaning::Generic => {}
-            Meaning::Unknown => {
-                self.stats.unknown_events += 1;
-                return false;
-            }
-            Meaning::NotSyscall => {
+        // Syscalls (the common case) go on below; scheduler switches and other
+        // non-syscall events (common in real captures) are only counted.
+        if !info.syscall {
+            if m == Meaning::NotSyscall {
                 self.stats.non_syscall_events += 1;
                 return false;
             }
-            Meaning::ProcExit => {
-                if et.is_multiple_of(2) {
-                    let pid = self.live.pid_of(tid);
-                    let status = decode::thread_exit(&ev, tid, &mut self.live);
-                    self.pending.forget(ev.tid);
-                    if let EventKind::Syscall(sc) = &mut out.kind {
-                        // Keep the syscall's buffers for later events.
-                        decode::recycle(sc, &mut self.spare);
-                    }
-                    *out = Event {
-                        ts: ev.ts,
-                        tid,
-                        pid,
-                        kind: EventKind::ThreadExit { status },
-                    };
-                    return true;
-                } else {
-                    self.stats.unknown_events += 1;
-                }
-                return false;
-            }
+            return self.not_syscall(m, &ev, out);
         }
         if et.is_multiple_of(2) {
-            if self.pending.enter(&ev) {
+            if self.pending.enter(&ev, info.full_enter) {
                 self.stats.enters_without_exit += 1;
             }
             return false;
@@ -294,7 +270,7 @@ impl Decoder {
         let pid = self.live.pid_of(tid);
         let cur = out;
         if !matches!(cur.kind, EventKind::Syscall(_)) {
-            cur.kind = EventKind::Syscall(Syscall::new(kind, 0, 0));
+            make_syscall(cur);
         }
         let EventKind::Syscall(sc) = &mut cur.kind else {
             unreachable!("just set")
@@ -309,18 +285,79 @@ impl Decoder {
             &self.live,
             &mut self.spare,
         );
-        let mut pid = pid;
         // Plain reads and writes change nothing (the common case).
-        if !decode::plain_io(kind) {
-            self.live.apply(sc, pid);
-            // The clone child / execve may have taught us the pid of this very thread.
-            if decode::learn_ids(kind, &ev, tid, &mut self.live) {
-                pid = self.live.pid_of(tid);
-            }
-        }
+        let pid = if decode::plain_io(kind) {
+            pid
+        } else {
+            self.apply_syscall(sc, &ev, pid)
+        };
         cur.ts = ev.ts;
         cur.tid = tid;
         cur.pid = pid;
         true
     }
+
+    /// A syscall's effects on the live tables; the pid of its thread afterwards.
+    #[inline(never)]
+    fn apply_syscall(&mut self, sc: &Syscall, ev: &RawEvent<'_>, pid: i64) -> i64 {
+        let tid = ev.tid as i64;
+        self.live.apply(sc, pid);
+        // The clone child / execve may have taught us the pid of this very thread.
+        if decode::learn_ids(sc.kind, ev, tid, &mut self.live) {
+            self.live.pid_of(tid)
+        } else {
+            pid
+        }
+    }
+
+    /// An event whose meaning `m` is neither a syscall nor another non-syscall event:
+    /// counted as unknown, or a thread exit built in `out` (true) for a `procexit`.
+    #[cold]
+    #[inline(never)]
+    fn not_syscall(&mut self, m: Meaning, ev: &RawEvent<'_>, out: &mut Event) -> bool {
+        match m {
+            Meaning::ProcExit => self.proc_exit(ev, out),
+            Meaning::NotSyscall => {
+                self.stats.non_syscall_events += 1;
+                false
+            }
+            _ => {
+                self.stats.unknown_events += 1;
+                false
+            }
+        }
+    }
+
+    /// A `procexit` event (`ev`): a thread exit built in `out` (true) for an enter
+    /// event; an exit event of that type is unknown.
+    #[cold]
+    #[inline(never)]
+    fn proc_exit(&mut self, ev: &RawEvent<'_>, out: &mut Event) -> bool {
+        if !ev.etype.is_multiple_of(2) {
+            self.stats.unknown_events += 1;
+            return false;
+        }
+        let tid = ev.tid as i64;
+        let pid = self.live.pid_of(tid);
+        let status = decode::thread_exit(ev, tid, &mut self.live);
+        self.pending.forget(ev.tid);
+        if let EventKind::Syscall(sc) = &mut out.kind {
+            // Keep the syscall's buffers for later events.
+            decode::recycle(sc, &mut self.spare);
+        }
+        *out = Event {
+            ts: ev.ts,
+            tid,
+            pid,
+            kind: EventKind::ThreadExit { status },
+        };
+        true
+    }
+}
+
+/// Makes `out` a syscall event (its fields are all set by the caller).
+#[cold]
+#[inline(never)]
+fn make_syscall(out: &mut Event) {
+    out.kind = EventKind::Syscall(Syscall::new(SyscallKind::Read, 0, 0));
 }

@@ -29,6 +29,7 @@ mod meta;
 mod pairing;
 mod params;
 mod reader;
+mod sockaddr;
 pub mod synth;
 mod threaded;
 mod writer;

@@ -8,7 +8,7 @@ use std::cell::Cell;
 use rustc_hash::FxHashMap;
 use tracer_core::event::{L4Proto, Syscall, SyscallDetail, SyscallKind};
 
-use crate::params::{AF_INET, AF_INET6};
+use crate::sockaddr::{AF_INET, AF_INET6};
 
 /// What the reader knows about an open fd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ struct FdTable {
 }
 
 impl FdTable {
-    #[inline]
+    #[inline(always)]
     fn get(&self, fd: i64) -> Option<FdKind> {
         if (0..SMALL_FDS).contains(&fd) {
             self.small.get(fd as usize).copied().flatten()
@@ -115,6 +115,11 @@ impl Live {
         if t == tid {
             return p;
         }
+        self.pid_of_slow(tid)
+    }
+    /// [`Live::pid_of`] when `tid` is not the last thread asked about.
+    #[inline(never)]
+    fn pid_of_slow(&self, tid: i64) -> i64 {
         let p = self.pids.get(&tid).copied().unwrap_or(tid);
         self.last.set((tid, p));
         p
@@ -130,6 +135,11 @@ impl Live {
         if p == pid && pid != NO_PID {
             return Some(s as usize);
         }
+        self.slot_slow(pid)
+    }
+    /// [`Live::slot`] when `pid` is not the last process asked about.
+    #[inline(never)]
+    fn slot_slow(&self, pid: i64) -> Option<usize> {
         let s = *self.slots.get(&pid)?;
         self.last_slot.set((pid, s));
         Some(s as usize)

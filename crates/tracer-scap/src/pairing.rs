@@ -1,29 +1,98 @@
 //! Enter/exit pairing per thread: the last enter event of every thread, waiting for
 //! its exit. One "hot" slot serves the common case (an exit right after its enter on
 //! the same thread) without hashing; the map holds the enters of other threads.
-//! An enter is stored as a copy of its bytes plus its parsed head, so the exit sees it
-//! again without re-parsing; buffers are reused, so steady state allocates nothing.
+//! Every enter keeps what all exits use (timestamp, fd, size); the enters of syscalls
+//! whose exits need more are also stored as a copy of their bytes plus their parsed
+//! head, so the exit sees them again without re-parsing. Buffers are reused, so steady
+//! state allocates nothing.
 
 use rustc_hash::FxHashMap;
 
-use crate::params::{Head, RawEvent, Stored};
+use crate::params::{le_int, lossy_string, Field, Head, RawEvent};
 
 /// A stored enter event.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    /// The parsed event (its bytes are `bytes`).
-    head: Head,
+    ts: u64,
+    etype: u16,
     live: bool,
+    /// `head` and `bytes` hold the whole event.
+    full: bool,
+    fd: Option<i64>,
+    size: Option<i64>,
+    /// The parsed event (its bytes are `bytes`), when `full`.
+    head: Head,
     bytes: Vec<u8>,
 }
 
 impl Default for Pending {
     fn default() -> Self {
         Pending {
-            head: Head::EMPTY,
+            ts: 0,
+            etype: 0,
             live: false,
+            full: false,
+            fd: None,
+            size: None,
+            head: Head::EMPTY,
             bytes: Vec::new(),
         }
+    }
+}
+
+/// An enter event lent to its exit: its timestamp, `fd` (or `out_fd`) and `size`
+/// parameters, and for full enters (see [`Pairing::enter`]) every parameter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stored<'a> {
+    p: &'a Pending,
+}
+
+impl<'a> Stored<'a> {
+    /// The event's timestamp.
+    #[inline(always)]
+    pub(crate) fn ts(&self) -> u64 {
+        self.p.ts
+    }
+
+    /// The `fd` parameter, else the `out_fd` one (as integers).
+    #[inline(always)]
+    pub(crate) fn fd(&self) -> Option<i64> {
+        self.p.fd
+    }
+
+    /// The `size` parameter.
+    #[inline(always)]
+    pub(crate) fn size(&self) -> Option<i64> {
+        self.p.size
+    }
+
+    /// Parameter `i`, if present (full enters only).
+    #[cfg(test)]
+    pub(crate) fn param(&self, i: usize) -> Option<&'a [u8]> {
+        let p = self.p;
+        p.full.then(|| p.head.param_in(&p.bytes, i)).flatten()
+    }
+
+    /// Parameter by field (full enters only).
+    #[inline(always)]
+    pub(crate) fn get(&self, f: Field) -> Option<&'a [u8]> {
+        let p = self.p;
+        if p.full {
+            p.head.get_in(&p.bytes, f)
+        } else {
+            None
+        }
+    }
+
+    /// Integer parameter (see [`RawEvent::int`]; full enters only).
+    #[inline(always)]
+    pub(crate) fn int(&self, f: Field) -> Option<i64> {
+        self.get(f).and_then(le_int)
+    }
+
+    /// A string parameter (see [`RawEvent::string`]; full enters only).
+    pub(crate) fn string(&self, f: Field) -> Option<String> {
+        self.get(f).map(lossy_string)
     }
 }
 
@@ -39,37 +108,73 @@ pub(crate) struct Pairing {
 
 impl Pairing {
     /// Stores an enter; returns true when it replaced a live enter of the same thread
-    /// (an enter without exit).
+    /// (an enter without exit). `full`: keep every parameter, not only the fd and size
+    /// (needed unless the exit is a plain read or write).
     #[inline(always)]
-    pub(crate) fn enter(&mut self, ev: &RawEvent<'_>) -> bool {
+    pub(crate) fn enter(&mut self, ev: &RawEvent<'_>, full: bool) -> bool {
         let tid = ev.tid;
         let mut superseded = false;
-        if self.hot.live && self.hot_tid != tid {
-            // Spill the other thread's enter to the map, recycling a buffer.
-            let slot = self.map.entry(self.hot_tid).or_default();
-            // The slot is not live: the hot slot held this thread's latest enter.
-            std::mem::swap(slot, &mut self.hot);
-            self.map_live += 1;
-            self.hot.live = false;
-        } else if self.hot.live {
-            superseded = true;
+        if self.hot.live {
+            if self.hot_tid != tid {
+                self.spill_hot();
+            } else {
+                superseded = true;
+            }
         }
         if self.map_live > 0 {
-            if let Some(p) = self.map.get_mut(&tid) {
-                if p.live {
-                    superseded = true;
-                    p.live = false;
-                    self.map_live -= 1;
-                }
-            }
+            superseded |= self.retire_in_map(tid);
         }
         self.hot_tid = tid;
         let p = &mut self.hot;
-        p.head = ev.head;
+        p.ts = ev.ts;
+        p.etype = ev.etype;
         p.live = true;
-        p.bytes.clear();
-        p.bytes.extend_from_slice(ev.bytes());
+        p.fd = ev.int(Field::Fd).or_else(|| ev.int(Field::OutFd));
+        p.size = ev.int(Field::Size);
+        p.full = full;
+        if full {
+            p.head = ev.head;
+            p.bytes.clear();
+            p.bytes.extend_from_slice(ev.bytes());
+        }
         superseded
+    }
+
+    /// Moves the hot slot's live enter (of another thread) to the map, recycling a
+    /// buffer of the map.
+    #[cold]
+    #[inline(never)]
+    fn spill_hot(&mut self) {
+        let slot = self.map.entry(self.hot_tid).or_default();
+        // The slot is not live: the hot slot held this thread's latest enter.
+        std::mem::swap(slot, &mut self.hot);
+        self.map_live += 1;
+        self.hot.live = false;
+    }
+
+    /// Drops `tid`'s live enter in the map, if it has one (true then).
+    #[inline(never)]
+    fn retire_in_map(&mut self, tid: u64) -> bool {
+        match self.map.get_mut(&tid) {
+            Some(p) if p.live => {
+                p.live = false;
+                self.map_live -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `tid`'s live enter in the map (counted as no longer live: the caller consumes it).
+    #[inline(never)]
+    fn live_in_map(&mut self, tid: u64) -> Option<&mut Pending> {
+        match self.map.get_mut(&tid) {
+            Some(p) if p.live => {
+                self.map_live -= 1;
+                Some(p)
+            }
+            _ => None,
+        }
     }
 
     /// The enter matching exit type `exit_type` on `tid`, if it is the thread's live
@@ -82,23 +187,14 @@ impl Pairing {
         } else if self.map_live == 0 {
             return (None, false);
         } else {
-            match self.map.get_mut(&tid) {
-                Some(p) if p.live => {
-                    self.map_live -= 1;
-                    p
-                }
-                _ => return (None, false),
+            match self.live_in_map(tid) {
+                Some(p) => p,
+                None => return (None, false),
             }
         };
         p.live = false;
-        if p.head.etype.wrapping_add(1) == exit_type {
-            (
-                Some(Stored {
-                    head: &p.head,
-                    bytes: &p.bytes,
-                }),
-                false,
-            )
+        if p.etype.wrapping_add(1) == exit_type {
+            (Some(Stored { p }), false)
         } else {
             (None, true)
         }
@@ -142,7 +238,7 @@ mod tests {
 
     fn enter(p: &mut Pairing, tid: u64, et: u16, b: u8) -> bool {
         let bytes = ev(tid, et, b);
-        p.enter(&RawEvent::parse(&bytes, true, false).unwrap())
+        p.enter(&RawEvent::parse(&bytes, true, false).unwrap(), et == 2)
     }
 
     #[test]
@@ -153,10 +249,13 @@ mod tests {
         let (e, dropped) = p.take(1, 7);
         let e = e.unwrap();
         assert_eq!(
-            (e.head.tid, e.head.etype, e.param(0)),
-            (1, 6, Some(&b"a"[..]))
+            (e.fd(), e.size(), e.param(0)),
+            (Some(b'a' as i64), None, None)
         );
         assert!(!dropped);
+        assert!(!enter(&mut p, 4, 2, b'/'), "an open enter is kept whole");
+        let e = p.take(4, 3).0.unwrap();
+        assert_eq!((e.ts(), e.param(0)), (0, Some(&b"/"[..])));
         assert!(
             enter(&mut p, 2, 6, b'c'),
             "thread 2's write enter is superseded"

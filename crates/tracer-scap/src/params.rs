@@ -1,7 +1,7 @@
-//! Event records: splitting an event into its parameters (v1 and v2 headers), typed
-//! parameter access by name, and the encoders of the compound parameter types.
+//! Event records: splitting an event into its parameters (v1 and v2 headers) and
+//! typed parameter access by name. The compound parameter types (socket tuples and
+//! addresses) are in [`crate::sockaddr`].
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::OnceLock;
 
 use crate::evtable::{EVENT_MAX, EVENT_TABLE};
@@ -71,6 +71,55 @@ impl<'a> RawEvent<'a> {
         large: bool,
         layouts: &'static Layouts,
     ) -> Option<Self> {
+        if v2 && !large {
+            Self::parse_v2(ev, layouts)
+        } else {
+            Self::parse_other(ev, v2, large, layouts)
+        }
+    }
+
+    /// [`RawEvent::parse_with`] of the usual events: a v2 header and u16 lengths.
+    #[inline(always)]
+    fn parse_v2(ev: &'a [u8], layouts: &'static Layouts) -> Option<Self> {
+        const HDR: usize = 26;
+        let (h, _) = ev.split_first_chunk::<HDR>()?;
+        let len = u32::from_le_bytes([h[16], h[17], h[18], h[19]]) as usize;
+        if len < HDR || len > ev.len() {
+            return None;
+        }
+        let nfile = u32::from_le_bytes([h[22], h[23], h[24], h[25]]) as u64;
+        let data_start = HDR as u64 + 2 * nfile;
+        if data_start > len as u64 {
+            return None;
+        }
+        let ev = ev.get(..len)?;
+        let lens = ev.get(HDR..data_start as usize)?;
+        // All parameters (also those beyond MAX_PARAMS) must fit in the event; the
+        // first offsets are kept on the way.
+        let mut offs = [data_start as u32; FAST + 1];
+        let end = prefix_offsets::<2>(lens, data_start, &mut offs);
+        if end > len as u64 {
+            return None;
+        }
+        let etype = u16::from_le_bytes([h[20], h[21]]);
+        Some(RawEvent {
+            bytes: ev,
+            head: Head {
+                ts: u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]),
+                tid: u64::from_le_bytes([h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]]),
+                etype,
+                n: nfile.min(MAX_PARAMS as u64) as u8,
+                lw: 2,
+                lens_at: HDR as u8,
+                offs,
+                lay: layouts.get(etype as usize).unwrap_or(NO_LAYOUT),
+            },
+        })
+    }
+
+    /// [`RawEvent::parse_with`] of v1 headers and LARGE (u32) lengths.
+    #[inline(always)]
+    fn parse_other(ev: &'a [u8], v2: bool, large: bool, layouts: &'static Layouts) -> Option<Self> {
         let hdr = if v2 { 26 } else { 22 };
         let (h, _) = ev.split_first_chunk::<22>()?;
         let ts = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]);
@@ -170,7 +219,7 @@ impl Head {
 
     /// Parameter `i` in `bytes` (the bytes this head was parsed from, or a copy).
     #[inline(always)]
-    fn param_in<'b>(&self, bytes: &'b [u8], i: usize) -> Option<&'b [u8]> {
+    pub(crate) fn param_in<'b>(&self, bytes: &'b [u8], i: usize) -> Option<&'b [u8]> {
         if i >= self.n as usize {
             return None;
         }
@@ -198,7 +247,7 @@ impl Head {
 
     /// Parameter by field in `bytes` (the bytes this head was parsed from, or a copy).
     #[inline(always)]
-    fn get_in<'b>(&self, bytes: &'b [u8], f: Field) -> Option<&'b [u8]> {
+    pub(crate) fn get_in<'b>(&self, bytes: &'b [u8], f: Field) -> Option<&'b [u8]> {
         let i = self.lay[f as usize];
         if i == NONE {
             None
@@ -209,50 +258,9 @@ impl Head {
 }
 
 /// A string parameter's bytes as a string, without the terminating NUL.
-fn lossy_string(b: &[u8]) -> String {
+pub(crate) fn lossy_string(b: &[u8]) -> String {
     let b = b.strip_suffix(&[0]).unwrap_or(b);
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// A stored event (an enter waiting for its exit): its parsed [`Head`] and a copy of
-/// its bytes. Lent without copying the head.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Stored<'a> {
-    /// The parsed event.
-    pub(crate) head: &'a Head,
-    /// A copy of the event's bytes.
-    pub(crate) bytes: &'a [u8],
-}
-
-impl<'a> Stored<'a> {
-    /// The event's timestamp.
-    #[inline(always)]
-    pub(crate) fn ts(&self) -> u64 {
-        self.head.ts
-    }
-
-    /// Parameter `i`, if present.
-    #[cfg(test)]
-    pub(crate) fn param(&self, i: usize) -> Option<&'a [u8]> {
-        self.head.param_in(self.bytes, i)
-    }
-
-    /// Parameter by field.
-    #[inline(always)]
-    pub(crate) fn get(&self, f: Field) -> Option<&'a [u8]> {
-        self.head.get_in(self.bytes, f)
-    }
-
-    /// Integer parameter (see [`RawEvent::int`]).
-    #[inline(always)]
-    pub(crate) fn int(&self, f: Field) -> Option<i64> {
-        self.get(f).and_then(le_int)
-    }
-
-    /// A string parameter (see [`RawEvent::string`]).
-    pub(crate) fn string(&self, f: Field) -> Option<String> {
-        self.get(f).map(lossy_string)
-    }
 }
 
 /// Walks a length array of `W`-byte entries starting at offset `start`: stores the end
@@ -262,7 +270,10 @@ impl<'a> Stored<'a> {
 fn prefix_offsets<const W: usize>(lens: &[u8], start: u64, offs: &mut [u32; FAST + 1]) -> u64 {
     let mut acc = start;
     let mut it = lens.chunks_exact(W);
-    for (o, c) in offs[1..].iter_mut().zip(it.by_ref()) {
+    for o in offs[1..].iter_mut() {
+        let Some(c) = it.next() else {
+            return acc;
+        };
         acc += entry::<W>(c);
         *o = acc as u32;
     }
@@ -399,128 +410,6 @@ pub(crate) fn layouts() -> &'static Layouts {
     })
 }
 
-/// sysdig `PPM_AF_*` socket families.
-pub(crate) const AF_UNIX: u8 = 1;
-pub(crate) const AF_INET: u8 = 2;
-pub(crate) const AF_INET6: u8 = 10;
-
-/// A decoded SOCKTUPLE: (source, destination) or a unix path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Tuple {
-    Inet(Option<SocketAddr>, Option<SocketAddr>),
-    Unix(String),
-}
-
-fn sa(ip: IpAddr, port: u16) -> Option<SocketAddr> {
-    crate::fdlist::endpoint(ip, port)
-}
-
-/// Decodes a SOCKTUPLE parameter (`None` for empty or unknown families).
-pub(crate) fn parse_tuple(b: &[u8]) -> Option<Tuple> {
-    let (&fam, r) = b.split_first()?;
-    match fam {
-        AF_INET if r.len() >= 12 => {
-            let s = Ipv4Addr::new(r[0], r[1], r[2], r[3]);
-            let sp = u16::from_le_bytes([r[4], r[5]]);
-            let d = Ipv4Addr::new(r[6], r[7], r[8], r[9]);
-            let dp = u16::from_le_bytes([r[10], r[11]]);
-            Some(Tuple::Inet(sa(s.into(), sp), sa(d.into(), dp)))
-        }
-        AF_INET6 if r.len() >= 36 => {
-            let s: [u8; 16] = r[0..16].try_into().ok()?;
-            let sp = u16::from_le_bytes([r[16], r[17]]);
-            let d: [u8; 16] = r[18..34].try_into().ok()?;
-            let dp = u16::from_le_bytes([r[34], r[35]]);
-            Some(Tuple::Inet(
-                sa(Ipv6Addr::from(s).into(), sp),
-                sa(Ipv6Addr::from(d).into(), dp),
-            ))
-        }
-        AF_UNIX if r.len() >= 16 => {
-            let p = &r[16..];
-            let end = p.iter().position(|&c| c == 0).unwrap_or(p.len());
-            Some(Tuple::Unix(String::from_utf8_lossy(&p[..end]).into_owned()))
-        }
-        _ => None,
-    }
-}
-
-/// Decodes a SOCKADDR parameter.
-pub(crate) fn parse_sockaddr(b: &[u8]) -> Option<Tuple> {
-    let (&fam, r) = b.split_first()?;
-    match fam {
-        AF_INET if r.len() >= 6 => {
-            let ip = Ipv4Addr::new(r[0], r[1], r[2], r[3]);
-            Some(Tuple::Inet(
-                sa(ip.into(), u16::from_le_bytes([r[4], r[5]])),
-                None,
-            ))
-        }
-        AF_INET6 if r.len() >= 18 => {
-            let ip: [u8; 16] = r[0..16].try_into().ok()?;
-            Some(Tuple::Inet(
-                sa(
-                    Ipv6Addr::from(ip).into(),
-                    u16::from_le_bytes([r[16], r[17]]),
-                ),
-                None,
-            ))
-        }
-        AF_UNIX => {
-            let end = r.iter().position(|&c| c == 0).unwrap_or(r.len());
-            Some(Tuple::Unix(String::from_utf8_lossy(&r[..end]).into_owned()))
-        }
-        _ => None,
-    }
-}
-
-/// Encodes a SOCKTUPLE (source → destination). Empty when both sides are unknown.
-pub(crate) fn encode_tuple(out: &mut Vec<u8>, s: Option<SocketAddr>, d: Option<SocketAddr>) {
-    use crate::fdlist::{ip4_bytes, ip6_bytes};
-    let zero = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0);
-    let v6 = matches!(s.or(d), Some(SocketAddr::V6(_)));
-    if s.is_none() && d.is_none() {
-        return;
-    }
-    let (s, d) = (s.unwrap_or(zero), d.unwrap_or(zero));
-    if v6 {
-        out.push(AF_INET6);
-        out.extend_from_slice(&ip6_bytes(s.ip()));
-        out.extend_from_slice(&s.port().to_le_bytes());
-        out.extend_from_slice(&ip6_bytes(d.ip()));
-        out.extend_from_slice(&d.port().to_le_bytes());
-    } else {
-        out.push(AF_INET);
-        out.extend_from_slice(&ip4_bytes(s.ip()));
-        out.extend_from_slice(&s.port().to_le_bytes());
-        out.extend_from_slice(&ip4_bytes(d.ip()));
-        out.extend_from_slice(&d.port().to_le_bytes());
-    }
-}
-
-/// Encodes a unix-socket SOCKTUPLE.
-pub(crate) fn encode_unix_tuple(out: &mut Vec<u8>, path: &str) {
-    out.push(AF_UNIX);
-    out.extend_from_slice(&[0; 16]);
-    out.extend_from_slice(path.as_bytes());
-    out.push(0);
-}
-
-/// Encodes a SOCKADDR.
-pub(crate) fn encode_sockaddr(out: &mut Vec<u8>, a: SocketAddr) {
-    match a {
-        SocketAddr::V4(a) => {
-            out.push(AF_INET);
-            out.extend_from_slice(&a.ip().octets());
-        }
-        SocketAddr::V6(a) => {
-            out.push(AF_INET6);
-            out.extend_from_slice(&a.ip().octets());
-        }
-    }
-    out.extend_from_slice(&a.port().to_le_bytes());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -588,11 +477,7 @@ mod tests {
             assert_eq!(e.param(ps.len()), None);
             // The same through a copy of the bytes (as the pairing stores enters).
             let copy = bytes.clone();
-            let r = Stored {
-                head: &e.head,
-                bytes: &copy,
-            };
-            assert_eq!(r.param(FAST + 2), Some(&ps[FAST + 2][..]));
+            assert_eq!(e.head.param_in(&copy, FAST + 2), Some(&ps[FAST + 2][..]));
         }
     }
 
@@ -612,28 +497,5 @@ mod tests {
         bad[26] = 0xff;
         assert!(RawEvent::parse(&bad, true, false).is_none());
         assert!(RawEvent::parse(&WRITE_E[..30], true, false).is_none());
-    }
-
-    #[test]
-    fn tuple_round_trip() {
-        let s: SocketAddr = "10.0.0.1:40001".parse().unwrap();
-        let d: SocketAddr = "[2001:db8::1]:80".parse().unwrap();
-        let mut b = Vec::new();
-        encode_tuple(&mut b, Some(s), Some("93.184.216.34:80".parse().unwrap()));
-        assert_eq!(b.len(), 13);
-        assert_eq!(
-            parse_tuple(&b),
-            Some(Tuple::Inet(
-                Some(s),
-                Some("93.184.216.34:80".parse().unwrap())
-            ))
-        );
-        let mut b = Vec::new();
-        encode_tuple(&mut b, Some("[::1]:5".parse().unwrap()), Some(d));
-        assert_eq!(b.len(), 37);
-        assert_eq!(
-            parse_tuple(&b),
-            Some(Tuple::Inet(Some("[::1]:5".parse().unwrap()), Some(d)))
-        );
     }
 }

@@ -264,7 +264,8 @@ impl ScapReader {
     }
 
     /// Builds up to `max` next events in `batch[..n]`, reusing the allocations of the
-    /// events it holds (it grows as needed; events past `n` are left as they are).
+    /// events it holds (it grows to `max` events first; events past `n` are left as
+    /// they are).
     /// Returns `n` (0 only at the end) and the I/O error that stopped reading, if one
     /// did: it comes after the `n` events, and the reader is finished then.
     ///
@@ -287,33 +288,35 @@ fn fill(
     batch: &mut Vec<Event>,
     max: usize,
 ) -> (usize, Option<ScapError>) {
+    if batch.len() < max {
+        batch.resize_with(max, blank_event);
+    }
     let mut n = 0;
     while n < max {
         if let Some(e) = d.queue.pop_front() {
-            put(batch, n, e);
+            batch[n] = e;
             n += 1;
             continue;
         }
         if d.done {
             break;
         }
-        if n == batch.len() {
-            batch.push(blank_event());
-        }
-        // The common case: many whole blocks in one pass, events built in place.
+        // The common case: many whole blocks in one pass, events built in place in
+        // the free slots (walked without indexing).
+        let mut slots = batch[n..max].iter_mut();
+        let Some(mut out) = slots.next() else { break };
+        let mut built = 0;
         let mut queued = false;
         let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
-            if on_block(body, d, &mut batch[n], id, at) {
+            if on_block(body, d, out, id, at) {
                 if !d.queue.is_empty() {
                     queued = true;
                     return Some(());
                 }
-                n += 1;
-                if n == max {
-                    return Some(());
-                }
-                if n == batch.len() {
-                    batch.push(blank_event());
+                built += 1;
+                match slots.next() {
+                    Some(next) => out = next,
+                    None => return Some(()),
                 }
             }
             if d.in_events() && d.queue.is_empty() && !d.done {
@@ -322,6 +325,7 @@ fn fill(
                 Some(())
             }
         });
+        n += built;
         if queued {
             let ev = std::mem::replace(&mut batch[n], blank_event());
             d.queue.push_back(ev);
@@ -353,22 +357,12 @@ fn fill(
     (n, None)
 }
 
-/// Puts `ev` in `batch[n]` (`n <= batch.len()`).
-fn put(batch: &mut Vec<Event>, n: usize, ev: Event) {
-    if n == batch.len() {
-        batch.push(ev);
-    } else {
-        batch[n] = ev;
-    }
-}
-
 /// Makes `out` the next event; false at the end.
 #[inline]
 fn advance(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, ScapError> {
     loop {
-        if let Some(e) = d.queue.pop_front() {
-            *out = e;
-            return Ok(true);
+        if !d.queue.is_empty() {
+            return Ok(pop_queued(d, out));
         }
         if d.done {
             return Ok(false);
@@ -386,6 +380,19 @@ fn advance(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<boo
                 return Err(e);
             }
         }
+    }
+}
+
+/// Moves the first queued event to `out` (true; false when none is queued).
+#[cold]
+#[inline(never)]
+fn pop_queued(d: &mut Decoder, out: &mut Event) -> bool {
+    match d.queue.pop_front() {
+        Some(e) => {
+            *out = e;
+            true
+        }
+        None => false,
     }
 }
 
@@ -481,31 +488,24 @@ fn frame_slow(io: &mut BlockSource, d: &mut Decoder, at: u64) -> Result<Option<u
 fn on_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> bool {
     d.stats.blocks += 1;
     // The usual event blocks first, without the full classification.
-    let (v2, flags, large) = if id == EVF_V2 {
-        (true, true, false)
-    } else if id == EV_V2 {
-        (true, false, false)
+    if id == EVF_V2 || id == EV_V2 {
+        d.handle_event(body, true, id == EVF_V2, false, out)
     } else {
-        match other_block(body, d, id, at) {
-            Some(ev) => ev,
-            None => return false,
-        }
-    };
-    d.handle_event(body, v2, flags, large, out)
+        other_block(body, d, out, id, at)
+    }
 }
 
-/// A block other than an `EV`/`EVF` v2 block: handled here, or the `(v2, flags, large)`
-/// of another kind of event block.
+/// A block other than an `EV`/`EVF` v2 block (see [`on_block`]).
 #[inline(never)]
-fn other_block(body: &[u8], d: &mut Decoder, id: u32, at: u64) -> Option<(bool, bool, bool)> {
+fn other_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> bool {
     let kind = classify(id);
     match kind {
-        BlockKind::Ev { v2, flags, large } => return Some((v2, flags, large)),
+        BlockKind::Ev { v2, flags, large } => return d.handle_event(body, v2, flags, large, out),
         BlockKind::Unknown => d.stats.unknown_blocks += 1,
         BlockKind::Shb => {
             if check_shb(body).is_err() {
                 d.stop(at, Damage::Corrupt("invalid section header".into()));
-                return None;
+                return false;
             }
             d.new_section();
         }
@@ -516,7 +516,7 @@ fn other_block(body: &[u8], d: &mut Decoder, id: u32, at: u64) -> Option<(bool, 
             d.on_metadata(kind, body);
         }
     }
-    None
+    false
 }
 
 impl Iterator for ScapReader {

@@ -12,7 +12,7 @@ use crate::decode::FdKind;
 use crate::evtable::EVENT_TABLE;
 use crate::flags;
 use crate::meta;
-use crate::params::{encode_sockaddr, encode_tuple, encode_unix_tuple};
+use crate::sockaddr::{encode_sockaddr, encode_tuple, encode_unix_tuple};
 
 /// A parameter value handed to the generic event encoder.
 enum Val<'a> {
