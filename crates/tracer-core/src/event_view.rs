@@ -173,12 +173,19 @@ impl<'a> OpenSpans<'a> {
 
     /// The first candidate (most recent enclosing span) under `scope`; for
     /// [`Scope::Thread`] this is the innermost span of the thread.
-    #[inline]
+    #[inline(always)]
     pub fn innermost(&self, scope: Scope, thread: &'a ThreadState) -> Option<&'a OpenRecord> {
         match scope {
             Scope::Thread => self.store.innermost(thread.tid),
-            _ => self.candidates(scope, thread).next(),
+            _ => self.innermost_wider(scope, thread),
         }
+    }
+
+    /// [`OpenSpans::innermost`] for the scopes wider than the thread (out of line: the
+    /// thread scope is the hot one).
+    #[inline(never)]
+    fn innermost_wider(&self, scope: Scope, thread: &'a ThreadState) -> Option<&'a OpenRecord> {
+        self.candidates(scope, thread).next()
     }
 
     /// Number of open records.

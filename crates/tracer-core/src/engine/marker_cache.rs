@@ -14,7 +14,7 @@ use std::hash::BuildHasher;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::grammar::MarkerBuf;
+use crate::grammar::{guess_head_len, parse_head, parse_with_head, MarkerBuf};
 use crate::tagstats::TagTable;
 
 /// Longest write the cache keeps, bytes.
@@ -114,7 +114,7 @@ impl PathMemo {
     }
 }
 
-/// Decoded writes by their bytes.
+/// Decoded writes by their bytes, and decoded marker heads by theirs.
 #[derive(Debug, Default)]
 pub(super) struct MarkerCache {
     /// By the hash of the write's bytes; the bytes are kept and compared on a hit (a
@@ -123,6 +123,13 @@ pub(super) struct MarkerCache {
     /// Hashes of writes seen once, direct-mapped by hash (allocated on first use): a
     /// unique write costs one load and one store here.
     seen: Vec<u64>,
+    /// The second level: text-marker heads (`DIR:ID:TAGS:`) by the hash of their bytes,
+    /// with their decoded form (one marker without arguments) and its paths. Writes
+    /// that differ from one seen before only in their arguments (`>:t:request:n=17:`)
+    /// scan their arguments only. Kept like `entries`: on second sight, bounded.
+    heads: FxHashMap<u64, (Box<[u8]>, Decoded)>,
+    /// Hashes of heads seen once (like `seen`).
+    heads_seen: Vec<u64>,
 }
 
 /// The cache's hash of a write (computed once per write: lookup, then offer).
@@ -164,6 +171,89 @@ impl MarkerCache {
         }
         let (bytes, d) = self.entries.get_mut(&h)?;
         same_bytes(bytes, data).then_some(d)
+    }
+
+    /// Decodes a write through the second level: when the head of its text marker was
+    /// cached and the write holds that one marker only, `out` gets the write's markers
+    /// and paths exactly as a full decode and [`Decoded::resolve`] would give them
+    /// (missing parents looked up again through `tags`; `key` is scratch space).
+    /// Returns false (and `out` unspecified) otherwise.
+    #[inline]
+    pub fn decode_by_head(
+        &mut self,
+        data: &[u8],
+        tags: &TagTable,
+        key: &mut Vec<u8>,
+        out: &mut Decoded,
+    ) -> bool {
+        if self.heads.is_empty() || data.len() > MAX_CACHED_WRITE {
+            return false;
+        }
+        let Some(k) = guess_head_len(data) else {
+            return false;
+        };
+        let head = &data[..k];
+        let Some((bytes, d)) = self.heads.get_mut(&hash_of(head)) else {
+            return false;
+        };
+        if !same_bytes(bytes, head) {
+            return false;
+        }
+        d.refresh(tags, key);
+        if !parse_with_head(data, &d.buf, k, &mut out.buf) {
+            return false;
+        }
+        out.paths.clear();
+        out.paths.push(d.paths[0]);
+        out.paths_known = d.paths_known;
+        true
+    }
+
+    /// Offers the head of a write that decoded alone into `decoded` (its first marker
+    /// and paths) to the second level: kept when a write with the same head was seen
+    /// before.
+    pub fn offer_head(&mut self, data: &[u8], decoded: &Decoded) {
+        if data.len() > MAX_CACHED_WRITE || decoded.paths.is_empty() {
+            return;
+        }
+        let Some(k) = guess_head_len(data) else {
+            return;
+        };
+        let h = hash_of(&data[..k]);
+        if self.heads_seen.is_empty() {
+            self.heads_seen = vec![0; SEEN_SLOTS];
+        }
+        let slot = &mut self.heads_seen[(h >> (64 - SEEN_SLOTS.trailing_zeros())) as usize];
+        if *slot != h {
+            *slot = h;
+            return;
+        }
+        if self.heads.contains_key(&h) {
+            return;
+        }
+        // The guess is kept only when the parser agrees: then every write starting
+        // with these bytes has this head.
+        let Some((buf, p)) = parse_head(data) else {
+            return;
+        };
+        if p != k {
+            return;
+        }
+        if self.heads.len() >= MAX_ENTRIES {
+            self.heads.clear();
+        }
+        // `paths_known` holds for the first marker's parent only when it was the
+        // write's only marker (later markers may have added paths after its parent was
+        // looked up): otherwise 0, so the first use looks a missing parent up again.
+        let head = Decoded {
+            buf,
+            paths: vec![decoded.paths[0]],
+            paths_known: match decoded.buf.len() {
+                1 => decoded.paths_known,
+                _ => 0,
+            },
+        };
+        self.heads.insert(h, (data[..k].into(), head));
     }
 
     /// Offers a write that decoded alone into `decoded`: kept when it was seen before.
@@ -224,5 +314,148 @@ mod tests {
         assert!(!same_bytes(b"0123456789abcdefXY", b"0123456789abcdefXZ"));
         assert!(!same_bytes(b"0123456789", b"0123456788"));
         assert!(!same_bytes(b"01234567", b"012345678"));
+    }
+
+    /// The writes of the parse vectors plus argument variants: heads with escapes,
+    /// NULs, odd ids, several markers, trailing bytes.
+    fn writes() -> Vec<Vec<u8>> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/spec/tracer-vectors.json"
+        );
+        let text = std::fs::read_to_string(path).expect("shared/spec/tracer-vectors.json");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let mut w: Vec<Vec<u8>> = v
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|e| e["input"].as_str().map(|s| s.as_bytes().to_vec()))
+            .filter(|s| s.len() <= MAX_CACHED_WRITE)
+            .collect();
+        for head in [
+            ">:t:a:",
+            "<:t:a.b:",
+            ">:p:x\\:y:",
+            ">:12:q:",
+            ">:t::",
+            ">:tx:a:",
+        ] {
+            for rest in [
+                "n=1:",
+                "n=2,s=ok:",
+                "n=3:\n",
+                "n=4: <:t:a::",
+                "n=5:[",
+                "n=6",
+                "n=7\0:",
+                ":",
+                "=1:",
+                "n=8:x",
+                "n=\\:,:",
+                "n=9: \t junk",
+                "k=a>b<c:",
+            ] {
+                w.push(format!("{head}{rest}").into_bytes());
+            }
+        }
+        w
+    }
+
+    #[test]
+    fn heads_decode_like_full_parses() {
+        let writes = writes();
+        let mut hits = 0;
+        // Every pair of writes with the same guessed head: the first and second sight
+        // of the head (the second one fills the cache), each decoded in full first.
+        let same_head = |a: &[u8], b: &[u8]| match (guess_head_len(a), guess_head_len(b)) {
+            (Some(x), Some(y)) => a[..x] == b[..y],
+            _ => std::ptr::eq(a, b),
+        };
+        let pairs = writes
+            .iter()
+            .flat_map(|a| writes.iter().map(move |a2| (a, a2)))
+            .filter(|(a, a2)| same_head(a, a2));
+        for (a, a2) in pairs {
+            // A fresh table and cache per pair.
+            let mut tags = TagTable::default();
+            let (mut key, mut memo) = (Vec::new(), PathMemo::default());
+            let mut cache = MarkerCache::default();
+            for w in [a, a2] {
+                let mut d = Decoded::default();
+                if parse_all_into(w, &mut d.buf).is_ok() {
+                    d.resolve(&mut tags, &mut key, &mut memo);
+                    cache.offer_head(w, &d);
+                }
+            }
+            for b in &writes {
+                let mut fast = Decoded::default();
+                if !cache.decode_by_head(b, &tags, &mut key, &mut fast) {
+                    continue;
+                }
+                hits += 1;
+                let mut full = Decoded::default();
+                parse_all_into(b, &mut full.buf).expect("a head hit parses in full");
+                full.resolve(&mut tags, &mut key, &mut memo);
+                let show = |d: &Decoded| (d.buf.to_tracers(), d.paths.clone());
+                assert_eq!(
+                    show(&fast),
+                    show(&full),
+                    "{b:?} after heads of {a:?}, {a2:?}"
+                );
+            }
+        }
+        assert!(hits > 50, "the second level was used ({hits} hits)");
+    }
+
+    /// Engine level: a head first cached from a write whose second marker introduces
+    /// the head's parent path still finds that parent (C6) when it decodes a later write
+    /// by its head.
+    #[test]
+    fn head_cached_before_its_parent_path_finds_it() {
+        use crate::engine::{Engine, EngineConfig, NoConsumer};
+        use crate::event::{Event, EventKind, Syscall, SyscallKind};
+        let writes: [&[u8]; 5] = [
+            b">:t:a.b:n=1:",
+            b"<:t:a.b::",
+            b">:t:a.b:n=2: >:t:a::",
+            b"<:t:a.b::",
+            b">:t:a.b:n=3:",
+        ];
+        let mut eng = Engine::new(EngineConfig {
+            retain_spans: true,
+            ..EngineConfig::default()
+        });
+        eng.mark_tracer_fd(7, 7, 3);
+        for (i, w) in writes.iter().enumerate() {
+            let mut sc = Syscall::new(SyscallKind::Write, 1000 * i as u64, w.len() as i64);
+            sc.fd = 3;
+            sc.data = Some(w.to_vec());
+            let ev = Event {
+                ts: 1000 * i as u64 + 10,
+                tid: 7,
+                pid: 7,
+                kind: EventKind::Syscall(sc),
+            };
+            eng.process(&ev, &mut NoConsumer);
+        }
+        let report = eng.finish(&mut NoConsumer);
+        // Still open: the `a` entered by the third write and the last `a.b`.
+        let open: Vec<_> = report
+            .never_closed
+            .iter()
+            .map(|s| (s.tags.len(), s.seq))
+            .collect();
+        let a = report
+            .never_closed
+            .iter()
+            .find(|s| s.tags.len() == 1)
+            .expect("a");
+        let last = report
+            .never_closed
+            .iter()
+            .find(|s| s.tags.len() == 2)
+            .expect("a.b");
+        assert_eq!(last.parent, Some(a.seq), "open spans {open:?}");
+        assert_eq!(last.depth, 1);
     }
 }

@@ -67,6 +67,18 @@ impl Engine {
                     self.cache = Some(cache);
                     return true;
                 }
+                // A marker whose head was seen before: only its arguments are scanned.
+                if cache.decode_by_head(data, &self.tags, &mut self.key_buf, &mut self.decoded) {
+                    if !warm {
+                        self.set_marker_state(table, sc.fd, MarkerState::Tracer);
+                    }
+                    cache.offer_hashed(data, hash, &self.decoded);
+                    self.cache = Some(cache);
+                    let d = std::mem::take(&mut self.decoded);
+                    self.tracers(ev, idx, &d, (pid, ptid), table, consumer);
+                    self.decoded = d;
+                    return true;
+                }
                 self.cache = Some(cache);
             }
         }
@@ -85,6 +97,7 @@ impl Engine {
                 if alone && data.len() <= MAX_CACHED_WRITE {
                     if let Some(c) = self.cache.as_mut() {
                         c.offer_hashed(data, hash, &d);
+                        c.offer_head(data, &d);
                     }
                 }
                 self.tracers(ev, idx, &d, (pid, ptid), table, consumer);

@@ -366,7 +366,7 @@ impl Engine {
     }
 
     /// A live thread by tid (through the remembered slot when it is the current one).
-    #[inline]
+    #[inline(always)]
     pub(super) fn thread(&self, tid: i64) -> Option<&crate::threads::ThreadState> {
         if self.cur.0 == tid {
             self.threads.at(self.cur.1)
@@ -385,6 +385,8 @@ impl Engine {
             IoPath::Done => return,
             // The fast path's lookup found a tracer fd: `classify` would say so again.
             IoPath::TracerFd => Candidate::Yes { warm: true },
+            // Not a read or write: never a marker candidate (`classify` would say so).
+            IoPath::NotIo => Candidate::No,
             IoPath::Other => self.classify(table, sc),
         };
         if let Candidate::Yes { warm } = candidate {
@@ -421,8 +423,8 @@ impl Engine {
     /// Fast path of an I/O syscall that leaves the fd tables alone, on an fd that
     /// cannot carry a marker: one fd lookup serves the marker check and the view.
     /// Returns [`IoPath::Done`] when it handled the syscall, [`IoPath::TracerFd`] for an
-    /// I/O syscall on a tracer fd (a warm marker candidate), [`IoPath::Other`] (nothing
-    /// done) otherwise.
+    /// I/O syscall on a tracer fd (a warm marker candidate), [`IoPath::NotIo`] for a
+    /// syscall that is not I/O, [`IoPath::Other`] (nothing done) otherwise.
     #[inline]
     fn pure_io<C: Consumer>(
         &mut self,
@@ -433,7 +435,7 @@ impl Engine {
         consumer: &mut C,
     ) -> IoPath {
         let Some(dir) = sc.kind.io_dir() else {
-            return IoPath::Other;
+            return IoPath::NotIo;
         };
         // Socket tuples may update the fd (effects::apply); fd < 0 is never a marker.
         if sc.fd < 0 || matches!(sc.detail, SyscallDetail::Sock { .. }) {
@@ -499,6 +501,8 @@ enum IoPath {
     Done,
     /// An I/O syscall on a tracer fd: a warm marker candidate, left to the caller.
     TracerFd,
+    /// Not an I/O syscall (no marker candidate), left to the caller.
+    NotIo,
     /// Anything else, left to the caller.
     Other,
 }

@@ -22,6 +22,7 @@ mod names;
 mod paths;
 mod store;
 
+use names::socket_addr_text;
 pub use names::{fd_name, infer_local, push_endpoint};
 pub use paths::{open_flags, resolve_path};
 
@@ -285,7 +286,7 @@ impl FdTables {
                 *self
                     .peer_names
                     .entry(rk)
-                    .or_insert_with(|| names.intern(r.to_string().as_str()))
+                    .or_insert_with(|| names.intern(socket_addr_text(&r).as_str()))
             });
             let pair = if *server { (rk, lk) } else { (lk, rk) };
             let target = &info.target;

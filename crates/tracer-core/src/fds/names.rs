@@ -29,7 +29,7 @@ pub fn fd_name(target: &FdTarget) -> Cow<'_, str> {
             } else {
                 (local, remote)
             };
-            let mut out = String::new();
+            let mut out = String::with_capacity(48);
             match (client, srv) {
                 (Some(c), Some(s)) => {
                     push_endpoint(&mut out, c);
@@ -48,9 +48,58 @@ pub fn fd_name(target: &FdTarget) -> Cow<'_, str> {
 
 /// Appends `ip:port` as sysdig prints a socket endpoint (IPv6 without brackets).
 pub fn push_endpoint(out: &mut String, a: &SocketAddr) {
-    use std::fmt::Write as _;
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{}:{}", a.ip(), a.port());
+    match a {
+        // Every connection from a new client port gets a new name: IPv4 endpoints
+        // are printed by hand (the same text as `Display`, without the formatting
+        // machinery).
+        SocketAddr::V4(v) => push_ipv4_port(out, v.ip(), v.port()),
+        SocketAddr::V6(v) => {
+            use std::fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}:{}", v.ip(), v.port());
+        }
+    }
+}
+
+/// `a.to_string()` (`ip:port`, IPv6 in brackets), IPv4 printed by hand.
+pub(crate) fn socket_addr_text(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v) => {
+            let mut out = String::with_capacity(21);
+            push_ipv4_port(&mut out, v.ip(), v.port());
+            out
+        }
+        SocketAddr::V6(_) => a.to_string(),
+    }
+}
+
+/// Appends `a.b.c.d:port` (what `Display` prints for an IPv4 socket address).
+fn push_ipv4_port(out: &mut String, ip: &Ipv4Addr, port: u16) {
+    for (i, o) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, u32::from(o));
+    }
+    out.push(':');
+    push_decimal(out, u32::from(port));
+}
+
+/// Appends `n` in decimal (no leading zeros).
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// The local endpoint sysdig infers for a datagram socket whose local side is unknown
@@ -109,6 +158,31 @@ mod tests {
             fd_name(&FdTarget::File("/x".into())),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn ipv4_text_matches_display() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut addrs: Vec<SocketAddr> = vec![
+            "0.0.0.0:0".parse().unwrap(),
+            "255.255.255.255:65535".parse().unwrap(),
+            "10.0.0.1:8080".parse().unwrap(),
+            "[::1]:53".parse().unwrap(),
+            "[fe80::1%3]:80".parse().unwrap(),
+        ];
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ip = Ipv4Addr::from((x >> 16) as u32);
+            addrs.push(SocketAddr::new(IpAddr::V4(ip), (x & 0xffff) as u16));
+        }
+        for a in addrs {
+            assert_eq!(socket_addr_text(&a), a.to_string());
+            let mut s = String::new();
+            push_endpoint(&mut s, &a);
+            assert_eq!(s, format!("{}:{}", a.ip(), a.port()));
+        }
     }
 
     #[test]

@@ -122,6 +122,18 @@ impl MarkerBuf {
     }
 
     /// Appends an owned marker.
+    /// Clears the buffer and begins a marker with the head of `head`'s first marker (a
+    /// buffer made by [`parse_head`](super::text::parse_head): tags only): its tags are
+    /// copied. Returns the marker's mark and the head's marker (direction and id).
+    #[inline]
+    pub fn begin_with_head(&mut self, head: &MarkerBuf) -> (Mark, MarkerRef) {
+        self.clear();
+        let mark = self.mark();
+        self.bytes.extend_from_slice(&head.bytes);
+        self.tags.extend_from_slice(&head.tags);
+        (mark, head.markers[0])
+    }
+
     pub fn push_tracer(&mut self, t: &Tracer) {
         let m = self.mark();
         for tag in &t.tags {

@@ -81,6 +81,7 @@ pub(crate) use parse::at;
 #[cfg(test)]
 pub(crate) use parse::parse_all_into;
 pub(crate) use stream::Outcome;
+pub(crate) use text::{guess_head_len, parse_head, parse_with_head};
 
 use serde::{Deserialize, Serialize};
 

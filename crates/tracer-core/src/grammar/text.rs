@@ -29,6 +29,14 @@ pub(crate) fn parse_text_into(s: &[u8], buf: &mut MarkerBuf) -> Result<usize, Pa
 }
 
 fn scan_text(s: &[u8], buf: &mut MarkerBuf, mark: Mark) -> Result<usize, ParseError> {
+    let (dir, id, p) = scan_head(s, buf)?;
+    scan_args(s, p, buf, mark, dir, id)
+}
+
+/// Scans the head of a text marker, `DIR:ID:TAGS:`, pushing the tags into `buf`;
+/// returns the direction, the id and the position of the arguments section. What it
+/// finds depends on the head's bytes only (it never looks past them).
+fn scan_head(s: &[u8], buf: &mut MarkerBuf) -> Result<(Direction, IdForm, usize), ParseError> {
     let dir = if at(s, 0) == b'>' {
         Direction::Enter
     } else {
@@ -82,8 +90,19 @@ fn scan_text(s: &[u8], buf: &mut MarkerBuf, mark: Mark) -> Result<usize, ParseEr
     } else {
         p += 1;
     }
+    Ok((dir, id, p))
+}
 
-    // Arguments.
+/// Scans the arguments section of a text marker from `p` (just after its head) and
+/// ends the marker begun at `mark`; returns the position after its closing `:`.
+fn scan_args(
+    s: &[u8],
+    mut p: usize,
+    buf: &mut MarkerBuf,
+    mark: Mark,
+    dir: Direction,
+    id: IdForm,
+) -> Result<usize, ParseError> {
     match at(s, p) {
         0 => return Err(truncated(p, "data ends before the arguments")),
         b':' => {
@@ -153,6 +172,79 @@ fn scan_text(s: &[u8], buf: &mut MarkerBuf, mark: Mark) -> Result<usize, ParseEr
         if sep == b':' {
             buf.end_marker(mark, dir, id);
             return Ok(p);
+        }
+    }
+}
+
+/// A cheap guess of the length of the head (`DIR:ID:TAGS:`) of the text marker at the
+/// start of `data`: up to and including its third `:`. Escaped colons, or an id form
+/// whose letter is not followed by `:`, make it wrong; [`parse_head`] tells.
+#[inline]
+pub(crate) fn guess_head_len(data: &[u8]) -> Option<usize> {
+    if !matches!(data.first(), Some(b'>' | b'<')) {
+        return None;
+    }
+    // Heads are short: a plain loop beats a vectorized search restarted per colon.
+    let mut colons = 0;
+    for (i, &c) in data.iter().enumerate() {
+        if c == b':' {
+            colons += 1;
+            if colons == 3 {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+/// Decodes the head (`DIR:ID:TAGS:`) of the text marker at the start of `data` (up to
+/// its first NUL, like every parse) into a buffer holding one marker without
+/// arguments; returns it and the head's length. `None` when `data` is not a text
+/// marker or its head does not scan.
+pub(crate) fn parse_head(data: &[u8]) -> Option<(MarkerBuf, usize)> {
+    let s = super::parse::c_str(data);
+    if !matches!(s.first(), Some(b'>' | b'<')) {
+        return None;
+    }
+    let mut buf = MarkerBuf::default();
+    let mark = buf.mark();
+    let (dir, id, p) = scan_head(s, &mut buf).ok()?;
+    buf.end_marker(mark, dir, id);
+    Some((buf, p))
+}
+
+/// Decodes a write whose first `head_len` bytes are the head that [`parse_head`]
+/// decoded into `head`, into `out`, exactly as `parse_all_into` would — when the write
+/// holds that one marker only (after it: nothing, or whitespace and then no further
+/// marker). Returns false otherwise (`out` is then left empty): the caller decodes the
+/// write in full.
+pub(crate) fn parse_with_head(
+    data: &[u8],
+    head: &MarkerBuf,
+    head_len: usize,
+    out: &mut MarkerBuf,
+) -> bool {
+    let s = super::parse::c_str(data);
+    if s.len() < head_len {
+        return false;
+    }
+    let (mark, m) = out.begin_with_head(head);
+    // The head scans alike in any write that starts with its bytes: only the
+    // arguments and what follows the marker are left to scan.
+    match scan_args(s, head_len, out, mark, m.dir, m.id) {
+        Ok(mut pos) => {
+            while matches!(at(s, pos), b' ' | b'\t' | b'\r' | b'\n') {
+                pos += 1;
+            }
+            if matches!(at(s, pos), b'>' | b'<' | b'[') {
+                out.clear();
+                return false;
+            }
+            true
+        }
+        Err(_) => {
+            out.clear();
+            false
         }
     }
 }

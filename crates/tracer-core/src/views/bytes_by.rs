@@ -179,13 +179,7 @@ impl BytesBy {
 
     /// Adds the `bytes` of an I/O event.
     fn add_io(&mut self, v: &EventView<'_>, bytes: u64) {
-        let span_of = |scope: Scope| {
-            let t = v.thread?;
-            if !t.has_tracer_state {
-                return None;
-            }
-            v.spans.innermost(scope, t)
-        };
+        let span_of = |scope: Scope| span_of(v, scope);
         match self.field {
             ByField::SpanTags(scope) => {
                 if let Some(r) = span_of(scope) {
@@ -266,6 +260,17 @@ impl BytesBy {
     pub fn get(&self, key: &[u8]) -> Option<u64> {
         self.texts.get(key).map(|&r| self.rows[r].1)
     }
+}
+
+/// The innermost span of an event under `scope`, for `evtin.*` keys (NULL on threads
+/// that never wrote a marker).
+#[inline(always)]
+fn span_of<'a>(v: &EventView<'a>, scope: Scope) -> Option<&'a crate::spans::OpenRecord> {
+    let t = v.thread?;
+    if !t.has_tracer_state {
+        return None;
+    }
+    v.spans.innermost(scope, t)
 }
 
 /// A bytes-by table is a consumer of syscall events only (it never asks for finished
