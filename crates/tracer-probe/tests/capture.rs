@@ -18,6 +18,36 @@ fn syscalls(events: &[Event]) -> impl Iterator<Item = (&Event, &Syscall)> {
     })
 }
 
+/// How many `read` syscalls `pick` selects, and the bytes they returned.
+fn reads(events: &[Event], pick: impl Fn(&Event) -> bool) -> (usize, i64) {
+    let v: Vec<&Syscall> = syscalls(events)
+        .filter(|(e, s)| pick(e) && s.kind == SyscallKind::Read)
+        .map(|(_, s)| s)
+        .collect();
+    (v.len(), v.iter().map(|s| s.res.max(0)).sum())
+}
+
+/// The bytes returned by the `read` exits that `filter` matches among the events `pick`
+/// selects, as the engine and the filter language see them.
+fn filtered_read_bytes(events: &[Event], filter: &str, pick: impl Fn(&Event) -> bool) -> i64 {
+    let filter =
+        tracer_core::filter::Filter::compile(&format!("{filter} and evt.type=read and evt.dir=<"))
+            .unwrap();
+    let mut splitter = tracer_core::filter::lines::LineSplitter::new();
+    let mut matched = 0i64;
+    let mut engine = tracer_core::engine::Engine::default();
+    for e in events {
+        engine.process(e, &mut |v: &tracer_core::event_view::EventView<'_>| {
+            for line in splitter.split(v) {
+                if filter.matches(&line) && pick(v.event) {
+                    matched += line.view.syscall().map_or(0, |s| s.syscall.res);
+                }
+            }
+        });
+    }
+    matched
+}
+
 /// Marker payloads per thread, in order.
 fn markers(events: &[Event]) -> Vec<(i64, i64, String)> {
     syscalls(events)
@@ -224,41 +254,21 @@ fn spans_only_keeps_worker_threads_io_while_a_span_is_open() {
         (100_000, 100_000),
         "the workload ran"
     );
-    let read_bytes = |tid: i64| -> (usize, i64) {
-        let reads: Vec<&Syscall> = syscalls(&events)
-            .filter(|(e, s)| e.pid == pid && e.tid == tid && s.kind == SyscallKind::Read)
-            .map(|(_, s)| s)
-            .collect();
-        (reads.len(), reads.iter().map(|s| s.res.max(0)).sum())
-    };
-    let (n_in, b_in) = read_bytes(in_tid);
+    let (n_in, b_in) = reads(&events, |e| e.pid == pid && e.tid == in_tid);
     assert_eq!(
         b_in, 100_000,
         "every byte the worker read while the main thread's span was open ({n_in} reads)"
     );
     assert_eq!(
-        read_bytes(out_tid),
+        reads(&events, |e| e.pid == pid && e.tid == out_tid),
         (0, 0),
         "nothing of the worker that ran with no span open"
     );
     // And the process scope (C8) of the filter language puts them inside the span.
-    let filter = tracer_core::filter::Filter::compile(
-        "evtin.span.p.tags=req and evt.type=read and evt.dir=<",
-    )
-    .unwrap();
-    let mut splitter = tracer_core::filter::lines::LineSplitter::new();
-    let mut matched = 0i64;
-    let mut engine = tracer_core::engine::Engine::default();
-    for e in &events {
-        engine.process(e, &mut |v: &tracer_core::event_view::EventView<'_>| {
-            for line in splitter.split(v) {
-                if filter.matches(&line) && v.event.tid == in_tid {
-                    matched += line.view.syscall().map_or(0, |s| s.syscall.res);
-                }
-            }
-        });
-    }
-    assert_eq!(matched, 100_000);
+    assert_eq!(
+        filtered_read_bytes(&events, "evtin.span.p.tags=req", |e| e.tid == in_tid),
+        100_000
+    );
 }
 
 /// Spans-only keeps the I/O of a child process while its parent has a span open (the
@@ -289,41 +299,21 @@ fn spans_only_keeps_child_process_io_while_the_parent_has_a_span_open() {
         (100_000, 100_000),
         "the workload ran"
     );
-    let read_bytes = |pid: i64| -> (usize, i64) {
-        let reads: Vec<&Syscall> = syscalls(&events)
-            .filter(|(e, s)| e.pid == pid && s.kind == SyscallKind::Read)
-            .map(|(_, s)| s)
-            .collect();
-        (reads.len(), reads.iter().map(|s| s.res.max(0)).sum())
-    };
-    let (n_in, b_in) = read_bytes(in_pid);
+    let (n_in, b_in) = reads(&events, |e| e.pid == in_pid);
     assert_eq!(
         b_in, 100_000,
         "every byte the child read while its parent's span was open ({n_in} reads)"
     );
     assert_eq!(
-        read_bytes(out_pid),
+        reads(&events, |e| e.pid == out_pid),
         (0, 0),
         "nothing of the child that ran with no span open"
     );
     // The children scope of the filter language puts them inside the parent's span.
-    let filter = tracer_core::filter::Filter::compile(
-        "evtin.span.s.tags=req and evt.type=read and evt.dir=<",
-    )
-    .unwrap();
-    let mut splitter = tracer_core::filter::lines::LineSplitter::new();
-    let mut matched = 0i64;
-    let mut engine = tracer_core::engine::Engine::default();
-    for e in &events {
-        engine.process(e, &mut |v: &tracer_core::event_view::EventView<'_>| {
-            for line in splitter.split(v) {
-                if filter.matches(&line) && v.event.pid == in_pid {
-                    matched += line.view.syscall().map_or(0, |s| s.syscall.res);
-                }
-            }
-        });
-    }
-    assert_eq!(matched, 100_000);
+    assert_eq!(
+        filtered_read_bytes(&events, "evtin.span.s.tags=req", |e| e.pid == in_pid),
+        100_000
+    );
 }
 
 #[test]
