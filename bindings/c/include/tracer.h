@@ -66,18 +66,6 @@ typedef struct tracer_span_storage {
   uint64_t opaque[20];
 } tracer_span_storage;
 
-// A call site's span tag for `tracer_begin_site` / `TRACER_STATIC_SCOPE`: the span's
-// markers are built the first time a span starts from it and kept for the life of the
-// program, so later spans cost only their two `write(2)` calls. Define it `static`,
-// initialized with `TRACER_SITE_INIT("tag")`: the tag must stay valid and unchanged for
-// the life of the program (a string literal).
-typedef struct tracer_site {
-  // The tag, a dot-separated path (NUL-terminated).
-  const char *tag;
-  // Opaque; zero-initialized (`TRACER_SITE_INIT` does it), then owned by the library.
-  uint64_t opaque[2];
-} tracer_site;
-
 // A length-delimited argument (bytes, may contain anything but NUL, which is dropped).
 typedef struct tracer_arg_len {
   // Argument name bytes (may be NULL when `name_len` is 0).
@@ -89,6 +77,18 @@ typedef struct tracer_arg_len {
   // Length of `value` in bytes.
   size_t value_len;
 } tracer_arg_len;
+
+// A call site's span tag for `tracer_begin_site` / `TRACER_STATIC_SCOPE`: the span's
+// markers are built the first time a span starts from it and kept for the life of the
+// program, so later spans cost only their two `write(2)` calls. Define it `static`,
+// initialized with `TRACER_SITE_INIT("tag")`: the tag must stay valid and unchanged for
+// the life of the program (a string literal).
+typedef struct tracer_site {
+  // The tag, a dot-separated path (NUL-terminated).
+  const char *tag;
+  // Opaque; zero-initialized (`TRACER_SITE_INIT` does it), then owned by the library.
+  uint64_t opaque[2];
+} tracer_site;
 
 #ifdef __cplusplus
 extern "C" {
@@ -114,35 +114,6 @@ struct tracer_span *tracer_begin_in(struct tracer_span_storage *storage,
                                     const char *tag,
                                     const struct tracer_arg *args,
                                     size_t nargs);
-
-// Begins a span on a call site's tag (see `tracer_site`): the same span as
-// `tracer_begin(site->tag, NULL, 0)`, with markers built only once per site. End it
-// with `tracer_end`. NULL on invalid arguments.
-//
-// # Safety
-// `site` is a `tracer_site` as documented there.
-struct tracer_span *tracer_begin_site(struct tracer_site *site);
-
-// Like `tracer_begin_site`, with the span in caller `storage` (no allocation): the
-// fastest span, as `TRACER_STATIC_SCOPE` uses it.
-//
-// # Safety
-// As for `tracer_begin_site`; `storage` as for `tracer_begin_in`.
-struct tracer_span *tracer_begin_site_in(struct tracer_span_storage *storage,
-                                         struct tracer_site *site);
-
-// Begins a span on `tag` in caller `storage` (as `tracer_begin_in(storage, tag, NULL,
-// 0)`), remembering in `cache` the markers of the first tag it sees: later calls with
-// the same tag bytes only write them. `cache` is a zero-initialized `static tracer_site`
-// (NULL `tag`) private to one call site; NULL is allowed (no caching). What
-// `TRACER_SPAN` and `TRACER_SCOPE` use. NULL on invalid arguments.
-//
-// # Safety
-// `tag` is a NUL-terminated string; `storage` as for `tracer_begin_in`; `cache` is NULL
-// or such a site, only ever used with this function.
-struct tracer_span *tracer_begin_cached_in(struct tracer_span_storage *storage,
-                                           struct tracer_site *cache,
-                                           const char *tag);
 
 // Begins a span with a chosen id: `id_kind` is a `TRACER_ID_*` constant; `id` is used
 // only with `TRACER_ID_EXPLICIT`. Otherwise like `tracer_begin`.
@@ -273,6 +244,35 @@ const char *tracer_last_error(void);
 
 // A static description of a `TRACER_*` return code; never NULL.
 const char *tracer_strerror(int code);
+
+// Begins a span on a call site's tag (see `tracer_site`): the same span as
+// `tracer_begin(site->tag, NULL, 0)`, with markers built only once per site. End it
+// with `tracer_end`. NULL on invalid arguments.
+//
+// # Safety
+// `site` is a `tracer_site` as documented there.
+struct tracer_span *tracer_begin_site(struct tracer_site *site);
+
+// Like `tracer_begin_site`, with the span in caller `storage` (no allocation): the
+// fastest span, as `TRACER_STATIC_SCOPE` uses it.
+//
+// # Safety
+// As for `tracer_begin_site`; `storage` as for `tracer_begin_in`.
+struct tracer_span *tracer_begin_site_in(struct tracer_span_storage *storage,
+                                         struct tracer_site *site);
+
+// Begins a span on `tag` in caller `storage` (as `tracer_begin_in(storage, tag, NULL,
+// 0)`), remembering in `cache` the markers of the first tag it sees: later calls with
+// the same tag bytes only write them. `cache` is a zero-initialized `static tracer_site`
+// (NULL `tag`) private to one call site; NULL is allowed (no caching). What
+// `TRACER_SPAN` and `TRACER_SCOPE` use. NULL on invalid arguments.
+//
+// # Safety
+// `tag` is a NUL-terminated string; `storage` as for `tracer_begin_in`; `cache` is NULL
+// or such a site, only ever used with this function.
+struct tracer_span *tracer_begin_cached_in(struct tracer_span_storage *storage,
+                                           struct tracer_site *cache,
+                                           const char *tag);
 
 #ifdef __cplusplus
 }  // extern "C"
