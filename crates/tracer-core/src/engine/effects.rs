@@ -4,7 +4,7 @@
 //! execve (identity, close-on-exec fds).
 
 use crate::event::{FdTarget, Syscall, SyscallDetail, SyscallKind};
-use crate::fds::{infer_local, open_flags, resolve_path, FdInfo, FdTables, SocketUpdate};
+use crate::fds::{infer_local, open_flags, resolve_path_into, FdInfo, FdTables, SocketUpdate};
 use crate::threads::ThreadTable;
 
 /// Applies the fd-table and thread-table effects of a syscall of thread `tid`
@@ -25,19 +25,20 @@ pub(crate) fn apply(
                 SyscallDetail::Open {
                     path, dirfd, flags, ..
                 } => {
+                    // The path is resolved into a closed fd's string when one is
+                    // spare (no allocation).
+                    let mut full = fds.spare_path();
                     let base = if path.starts_with('/') {
-                        String::new()
+                        ""
                     } else {
                         match dirfd {
-                            Some(dfd) if *dfd >= 0 => fds
-                                .get(table, *dfd)
-                                .and_then(|i| i.path())
-                                .unwrap_or("")
-                                .to_string(),
-                            _ => threads.get(tid).map(|t| t.cwd.clone()).unwrap_or_default(),
+                            Some(dfd) if *dfd >= 0 => {
+                                fds.get(table, *dfd).and_then(|i| i.path()).unwrap_or("")
+                            }
+                            _ => threads.get(tid).map(|t| t.cwd.as_str()).unwrap_or(""),
                         }
                     };
-                    let full = resolve_path(&base, path);
+                    resolve_path_into(&mut full, base, path);
                     let (dir, cloexec) = open_flags(*flags);
                     let t = if dir {
                         FdTarget::Directory(full)
@@ -80,10 +81,14 @@ pub(crate) fn apply(
                 unix_path,
             },
         ) if res >= 0 => {
-            fds.close(table, res);
-            fds.update_socket(
+            // The new fd replaces whatever the table had under its number.
+            if let Some(old) = fds.close(table, res) {
+                fds.recycle(old);
+            }
+            fds.update_socket_from(
                 table,
                 res,
+                None,
                 SocketUpdate {
                     proto: Some(*proto),
                     local: *local,

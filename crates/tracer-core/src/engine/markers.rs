@@ -146,8 +146,9 @@ impl Engine {
         }
     }
 
-    /// Handles the decoded markers of one write, in order.
-    #[inline]
+    /// Handles the decoded markers of one write, in order (inlined into `marker`: no
+    /// call per write).
+    #[inline(always)]
     fn tracers<C: Consumer>(
         &mut self,
         ev: &Event,
@@ -381,7 +382,7 @@ impl Engine {
         exit_ts: Option<u64>,
     ) -> (InOut, Option<u64>) {
         let r = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
-        self.credit_parent(rec.parent, end, r);
+        self.credit_parent(rec.parent, rec.writer_tid, end, r);
         r
     }
 
@@ -395,23 +396,25 @@ impl Engine {
     ) -> (InOut, Option<u64>) {
         let rec = self.spans.slot(slot);
         let r = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
-        let parent = rec.parent;
-        self.credit_parent(parent, end, r);
+        let (parent, tid) = (rec.parent, rec.writer_tid);
+        self.credit_parent(parent, tid, end, r);
         r
     }
 
-    /// A closed span's duration and bytes go to its parent, when still open.
+    /// A closed span's duration and bytes go to its parent, when still open (`tid`:
+    /// the span's writer, whose innermost open span the parent mostly is).
     #[inline]
     fn credit_parent(
         &mut self,
         parent: Option<u64>,
+        tid: i64,
         end: SpanEnd,
         (bytes, d): (InOut, Option<u64>),
     ) {
         if end != SpanEnd::Closed {
             return;
         }
-        if let Some(p) = parent.and_then(|p| self.spans.get_mut(p)) {
+        if let Some(p) = parent.and_then(|p| self.spans.get_mut_near(p, tid)) {
             p.child_ns += d.unwrap_or(0);
             p.children += 1;
             p.child_bytes.bytes_in += bytes.bytes_in;

@@ -418,6 +418,9 @@ impl Engine {
         };
         attribute(acc, &mut self.counts, &self.fds, table, ev, sc, fd_info);
         self.emit_syscall(num, ev, idx, sc, table, fd_info, view_fd, consumer);
+        if let Some(c) = closed {
+            self.fds.recycle(c);
+        }
     }
 
     /// Fast path of an I/O syscall that leaves the fd tables alone, on an fd that

@@ -22,9 +22,9 @@ mod names;
 mod paths;
 mod store;
 
-use names::socket_addr_text;
 pub use names::{fd_name, infer_local, push_endpoint};
-pub use paths::{open_flags, resolve_path};
+use names::{socket_addr_text, AddrKey};
+pub use paths::{open_flags, resolve_path, resolve_path_into};
 
 /// The path of the null device, the only path whose fds can carry markers.
 pub const NULL_DEVICE: &str = "/dev/null";
@@ -160,9 +160,10 @@ pub struct FdTables {
     users: FxHashMap<u64, u32>,
     next_id: u64,
     names: Interner<String>,
-    /// Name ids of socket endpoint pairs already formatted (client, server): a socket
-    /// name is formatted once per distinct pair, not at every connect/accept.
-    inet_names: FxHashMap<(AddrKey, AddrKey), u32>,
+    /// Name and peer ids of socket endpoints already formatted, by `(local, remote,
+    /// server)`: a socket name is formatted once per distinct endpoint pair, not at
+    /// every connect/accept, and a known pair needs no peer lookup.
+    inet_names: FxHashMap<(AddrKey, AddrKey, bool), (u32, Option<u32>)>,
     /// Name ids of peer addresses already formatted.
     peer_names: FxHashMap<AddrKey, u32>,
     /// Id of the empty name, once interned.
@@ -172,7 +173,13 @@ pub struct FdTables {
     last_name: String,
     /// The id of `last_name` (`None` until a path-like name is interned).
     last_name_id: Option<u32>,
+    /// Path strings of closed fds, reused by the next opens (saves an allocation and
+    /// a free per open/close pair).
+    spare_paths: Vec<String>,
 }
+
+/// Most path strings [`FdTables`] keeps for reuse.
+const SPARE_PATHS: usize = 8;
 
 impl FdTables {
     /// Allocates a new, empty table and returns its id (with zero users).
@@ -280,20 +287,27 @@ impl FdTables {
             if info.ipv6_hint && local.is_none() && remote.is_none() {
                 info.kind = FdKind::Ipv6;
             }
-            let (lk, rk) = (AddrKey::of(*local), AddrKey::of(*remote));
-            let names = &mut self.names;
-            info.peer_id = remote.map(|r| {
-                *self
-                    .peer_names
-                    .entry(rk)
-                    .or_insert_with(|| names.intern(socket_addr_text(&r).as_str()))
-            });
-            let pair = if *server { (rk, lk) } else { (lk, rk) };
-            let target = &info.target;
-            info.name_id = *self
-                .inet_names
-                .entry(pair)
-                .or_insert_with(|| names.intern(&*fd_name(target)));
+            let key = (AddrKey::of(*local), AddrKey::of(*remote), *server);
+            let (name_id, peer_id) = match self.inet_names.get(&key) {
+                Some(&ids) => ids,
+                None => {
+                    let rk = key.1;
+                    let names = &mut self.names;
+                    let peer_id = remote.map(|r| {
+                        *self
+                            .peer_names
+                            .entry(rk)
+                            .or_insert_with(|| names.intern(socket_addr_text(&r).as_str()))
+                    });
+                    // The interner gives equal names (a server's and a client's view
+                    // of one connection) one id.
+                    let name_id = names.intern(&*fd_name(&info.target));
+                    self.inet_names.insert(key, (name_id, peer_id));
+                    (name_id, peer_id)
+                }
+            };
+            info.name_id = name_id;
+            info.peer_id = peer_id;
         } else {
             info.peer_id = None;
             info.name_id = match &info.target {
@@ -360,6 +374,19 @@ impl FdTables {
     /// unknown: a second `connect` of a datagram socket to another peer keeps the fd's
     /// name (sysdig 0.29 shows `::1:38255->::1:2345` after reconnecting to port 53).
     pub fn update_socket(&mut self, table: u64, fd: i64, u: SocketUpdate<'_>) {
+        let old = self.fds.remove(table, fd);
+        self.update_socket_from(table, fd, old, u);
+    }
+
+    /// [`FdTables::update_socket`] of an fd already taken out of the table: `old` is
+    /// its entry (`None`: unknown, e.g. the new fd of an `accept` just closed).
+    pub(crate) fn update_socket_from(
+        &mut self,
+        table: u64,
+        fd: i64,
+        old: Option<FdInfo>,
+        u: SocketUpdate<'_>,
+    ) {
         let SocketUpdate {
             proto,
             local,
@@ -367,7 +394,7 @@ impl FdTables {
             unix_path,
             server,
         } = u;
-        let mut info = match self.fds.remove(table, fd) {
+        let mut info = match old {
             Some(i) => i,
             // `make_info(FdTarget::Unknown, false)` without naming it twice: the name is
             // set below.
@@ -419,6 +446,25 @@ impl FdTables {
         self.insert(table, fd, info);
     }
 
+    /// An empty string for a new fd's path, reusing the memory of a closed fd's path
+    /// when one was handed back ([`FdTables::recycle`]).
+    #[inline]
+    pub fn spare_path(&mut self) -> String {
+        self.spare_paths.pop().unwrap_or_default()
+    }
+
+    /// Takes back a removed fd's entry: its path string is kept for reuse (a few only).
+    #[inline]
+    pub fn recycle(&mut self, info: FdInfo) {
+        if let FdTarget::File(p) | FdTarget::Directory(p) = info.target {
+            if self.spare_paths.len() < SPARE_PATHS && p.capacity() <= 4096 {
+                let mut p = p;
+                p.clear();
+                self.spare_paths.push(p);
+            }
+        }
+    }
+
     /// Removes an fd (close), returning what it was.
     pub fn close(&mut self, table: u64, fd: i64) -> Option<FdInfo> {
         self.fds.remove(table, fd)
@@ -451,27 +497,6 @@ impl FdTables {
     /// Number of live fds over all tables.
     pub fn live_fds(&self) -> usize {
         self.fds.len()
-    }
-}
-
-/// A socket address (or none) as a cheap hash key: every part that its printed forms
-/// show (`fd_name`, `to_string`: address, port, IPv6 scope id), packed into integers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct AddrKey(u128, u64);
-
-impl AddrKey {
-    #[inline]
-    fn of(a: Option<SocketAddr>) -> AddrKey {
-        match a {
-            None => AddrKey(0, 0),
-            Some(SocketAddr::V4(v)) => {
-                AddrKey(u128::from(v.ip().to_bits()), 1 << 48 | u64::from(v.port()))
-            }
-            Some(SocketAddr::V6(v)) => AddrKey(
-                v.ip().to_bits(),
-                2 << 48 | u64::from(v.scope_id()) << 16 | u64::from(v.port()),
-            ),
-        }
     }
 }
 

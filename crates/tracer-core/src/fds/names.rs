@@ -117,6 +117,27 @@ pub fn infer_local(remote: &SocketAddr) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, 0))
 }
 
+/// A socket address (or none) as a cheap hash key: every part that its printed forms
+/// show (`fd_name`, `to_string`: address, port, IPv6 scope id), packed into integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct AddrKey(u128, u64);
+
+impl AddrKey {
+    #[inline]
+    pub(super) fn of(a: Option<SocketAddr>) -> AddrKey {
+        match a {
+            None => AddrKey(0, 0),
+            Some(SocketAddr::V4(v)) => {
+                AddrKey(u128::from(v.ip().to_bits()), 1 << 48 | u64::from(v.port()))
+            }
+            Some(SocketAddr::V6(v)) => AddrKey(
+                v.ip().to_bits(),
+                2 << 48 | u64::from(v.scope_id()) << 16 | u64::from(v.port()),
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +204,53 @@ mod tests {
             push_endpoint(&mut s, &a);
             assert_eq!(s, format!("{}:{}", a.ip(), a.port()));
         }
+    }
+
+    #[test]
+    fn both_views_of_a_connection_share_names() {
+        use crate::fds::{FdTables, SocketUpdate};
+        let a = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        let mut t = FdTables::default();
+        let tab = t.new_table();
+        let upd = |local, remote, server| SocketUpdate {
+            local,
+            remote,
+            server: Some(server),
+            ..Default::default()
+        };
+        // Server side (accept), client side (connect) of one connection, then the
+        // server side again on another fd: one name id; the peers differ.
+        t.update_socket(tab, 3, upd(a("10.0.0.1:80"), a("10.0.0.2:5000"), true));
+        t.update_socket(tab, 4, upd(a("10.0.0.2:5000"), a("10.0.0.1:80"), false));
+        t.update_socket(tab, 5, upd(a("10.0.0.1:80"), a("10.0.0.2:5000"), true));
+        let (s, c, s2) = (
+            t.get(tab, 3).unwrap(),
+            t.get(tab, 4).unwrap(),
+            t.get(tab, 5).unwrap(),
+        );
+        assert_eq!(t.name(s.name_id), "10.0.0.2:5000->10.0.0.1:80");
+        assert_eq!((s.name_id, s.peer_id), (c.name_id, s2.peer_id));
+        assert_eq!(s.name_id, s2.name_id);
+        assert_eq!(t.name(s.peer_id.unwrap()), "10.0.0.2:5000");
+        assert_eq!(t.name(c.peer_id.unwrap()), "10.0.0.1:80");
+    }
+
+    #[test]
+    fn closed_paths_are_reused_cleanly() {
+        use crate::fds::FdTables;
+        let mut t = FdTables::default();
+        let tab = t.new_table();
+        t.open(
+            tab,
+            3,
+            FdTarget::File("/a/much/longer/path.txt".into()),
+            false,
+        );
+        let closed = t.close(tab, 3).unwrap();
+        t.recycle(closed);
+        let p = t.spare_path();
+        assert!(p.is_empty() && p.capacity() >= "/a/much/longer/path.txt".len());
+        assert!(t.spare_path().is_empty());
     }
 
     #[test]

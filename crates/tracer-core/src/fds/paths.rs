@@ -28,37 +28,46 @@ fn is_normal_absolute(p: &str) -> bool {
 /// Joins `rel` onto `base` and normalises `.` and `..` lexically (no filesystem access).
 /// An absolute `rel` is returned normalised; an empty `base` leaves `rel` as is.
 pub fn resolve_path(base: &str, rel: &str) -> String {
+    let mut out = String::new();
+    resolve_path_into(&mut out, base, rel);
+    out
+}
+
+/// [`resolve_path`] into `out` (cleared first), reusing its memory.
+pub fn resolve_path_into(out: &mut String, base: &str, rel: &str) {
+    out.clear();
     if is_normal_absolute(rel) {
-        return rel.to_string();
+        out.push_str(rel);
+        return;
     }
     let joined;
     let full = if rel.starts_with('/') {
         rel
     } else if base.is_empty() {
-        return rel.to_string();
+        out.push_str(rel);
+        return;
     } else {
         joined = format!("{base}/{rel}");
         &joined
     };
-    let mut parts: Vec<&str> = Vec::new();
+    out.reserve(full.len());
     for comp in full.split('/') {
         match comp {
             "" | "." => {}
             ".." => {
-                parts.pop();
+                // Drop the last component (and its slash).
+                let cut = out.rfind('/').unwrap_or(0);
+                out.truncate(cut);
             }
-            c => parts.push(c),
+            c => {
+                out.push('/');
+                out.push_str(c);
+            }
         }
-    }
-    let mut out = String::with_capacity(full.len());
-    for p in &parts {
-        out.push('/');
-        out.push_str(p);
     }
     if out.is_empty() {
         out.push('/');
     }
-    out
 }
 
 #[cfg(test)]
@@ -80,5 +89,31 @@ mod tests {
         assert_eq!(resolve_path("", "/a/./b/../c"), "/a/c");
         assert_eq!(resolve_path("", "/.."), "/");
         assert_eq!(resolve_path("", "/a/.b/..c"), "/a/.b/..c");
+    }
+
+    #[test]
+    fn normal_absolute_paths() {
+        for p in ["/", "/a", "/a/b.c", "/.a/..b/...", "/a./b.."] {
+            assert!(is_normal_absolute(p), "{p}");
+        }
+        for p in [
+            "", "a", "a/b", "//", "/a/", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a/.",
+        ] {
+            assert!(!is_normal_absolute(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn resolves_into_a_used_buffer() {
+        let mut out = String::from("/some/old/longer/path");
+        for (base, rel) in [
+            ("/home/u", "../x/./y"),
+            ("", "/a//b/"),
+            ("", "rel"),
+            ("/", ".."),
+        ] {
+            resolve_path_into(&mut out, base, rel);
+            assert_eq!(out, resolve_path(base, rel));
+        }
     }
 }

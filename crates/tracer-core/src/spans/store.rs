@@ -337,6 +337,7 @@ impl SpanStore {
     }
 
     /// The most recent open record with this id and tag path (parent lookup, C6).
+    #[inline]
     pub fn most_recent(&self, id: i64, path: u32) -> Option<&OpenRecord> {
         let slot = *self.by_key.get(&(id, path))?.last()?;
         Some(&self.slots[slot as usize])
@@ -375,6 +376,19 @@ impl SpanStore {
     pub fn get_mut(&mut self, seq: u64) -> Option<&mut OpenRecord> {
         let slot = self.slot_of(seq)?;
         Some(&mut self.slots[slot as usize])
+    }
+
+    /// [`SpanStore::get_mut`], trying the innermost open record of thread `tid` first
+    /// (the parent of a span that just closed mostly is that).
+    #[inline]
+    pub(crate) fn get_mut_near(&mut self, seq: u64, tid: i64) -> Option<&mut OpenRecord> {
+        if let Some(&s) = self.stack(tid).and_then(|v| v.last()) {
+            // Stacks hold open records only, and span numbers are unique.
+            if self.slots[s as usize].seq == seq {
+                return Some(&mut self.slots[s as usize]);
+            }
+        }
+        self.get_mut(seq)
     }
 
     /// All open records, most recently entered first (sysdig's list order).
@@ -431,6 +445,22 @@ mod tests {
             children: 0,
             incomplete: false,
         }
+    }
+
+    #[test]
+    fn near_lookup_matches_by_number() {
+        let mut s = SpanStore::new(10);
+        let (a, _) = s.open(rec(0, 1, 1));
+        let (b, _) = s.open(rec(0, 2, 2));
+        let (c, _) = s.open(rec(0, 3, 1));
+        for seq in [a, b, c] {
+            for tid in [1, 2, 3] {
+                assert_eq!(s.get_mut_near(seq, tid).map(|r| r.seq), Some(seq));
+            }
+        }
+        s.close(1, 0, 3).unwrap();
+        assert!(s.get_mut_near(c, 1).is_none());
+        assert_eq!(s.get_mut_near(a, 1).unwrap().seq, a);
     }
 
     #[test]

@@ -174,7 +174,15 @@ impl BytesBy {
         if sc.syscall.res <= 0 || sysdig_io_dir(sc.syscall.kind).is_none() {
             return;
         }
-        self.add_io(v, sc.syscall.res as u64);
+        let bytes = sc.syscall.res as u64;
+        // The usual grouping (`evtin.span.tags`), inline: no call per I/O event.
+        if self.field == ByField::SpanTags(Scope::Thread) {
+            if let Some(r) = span_of(v, Scope::Thread) {
+                self.add_path(r.path, bytes, || join_tags(&r.tags));
+            }
+            return;
+        }
+        self.add_io(v, bytes);
     }
 
     /// Adds the `bytes` of an I/O event.
