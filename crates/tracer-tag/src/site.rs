@@ -7,9 +7,8 @@
 
 use std::sync::OnceLock;
 
-use crate::buf::{Out, SmallBuf};
 use crate::span::Span;
-use crate::{escape, sink, Dir, Id, STACK_MARKER};
+use crate::{sink, Dir, Id};
 
 /// A span path fixed at a call site, with the thread id and no arguments: its enter
 /// marker `>:t:PATH::` and exit marker `<:t:PATH::` are built (escaped) the first time a
@@ -72,22 +71,18 @@ impl Site {
 }
 
 impl Markers {
+    /// The markers [`crate::encode_path`] gives for `path` with the thread id; the
+    /// escaped path follows the `>:t:` head.
     #[cold]
     fn build(path: &[u8]) -> Markers {
-        let mut buf = SmallBuf::<STACK_MARKER>::new();
-        buf.put(&[Dir::Enter.as_byte(), b':']);
-        escape::id(&mut buf, Id::Thread);
-        buf.put_byte(b':');
-        let path_start = buf.len();
-        escape::path(&mut buf, path, true);
-        buf.put(b"::");
-        let enter: Box<[u8]> = buf.as_slice().into();
+        let mut enter = Vec::new();
+        crate::encode_path(Dir::Enter, Id::Thread, path, &[], &mut enter);
         let mut exit = enter.clone();
         exit[0] = Dir::Exit.as_byte();
         Markers {
-            enter,
-            exit,
-            path_start,
+            enter: enter.into(),
+            exit: exit.into(),
+            path_start: b">:t:".len(),
         }
     }
 }
@@ -112,15 +107,18 @@ mod tests {
     static ESCAPED: Site = Site::new("a b.c:d");
 
     #[test]
-    fn markers_equal_the_dynamic_span_s() {
-        for (site, path) in [(&PLAIN, "download_handler"), (&ESCAPED, "a b.c:d")] {
+    fn markers_are_built_once_escaped() {
+        for (site, path, enter, exit) in [
+            (
+                &PLAIN,
+                "download_handler",
+                &b">:t:download_handler::"[..],
+                &b"<:t:download_handler::"[..],
+            ),
+            (&ESCAPED, "a b.c:d", b">:t:a b.c\\:d::", b"<:t:a b.c\\:d::"),
+        ] {
             let m = site.markers.get_or_init(|| Markers::build(site.path));
-            let mut enter = Vec::new();
-            crate::encode_path(Dir::Enter, Id::Thread, path.as_bytes(), &[], &mut enter);
-            let mut exit = Vec::new();
-            crate::encode_path(Dir::Exit, Id::Thread, path.as_bytes(), &[], &mut exit);
-            assert_eq!(&*m.enter, &enter[..], "{path}");
-            assert_eq!(&*m.exit, &exit[..], "{path}");
+            assert_eq!((&*m.enter, &*m.exit), (enter, exit), "{path}");
             assert_eq!(site.encoded_path(), crate::span(path).encoded_path());
         }
     }
