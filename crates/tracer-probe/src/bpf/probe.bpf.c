@@ -20,6 +20,10 @@
  * cfg_spans_only is set: I/O is kept while its thread, or any thread of its process,
  * has a span open (a per-process count of threads in a span, plus a tgid bitmap for
  * the hot path), so that work handed to worker threads is not lost.
+ *
+ * Layout: this file holds the state, the enter/exit/thread-exit handlers and the attach
+ * points; gating.h which processes and which I/O are kept; fdwalk.h fd -> file, null
+ * device and socket tuples; records.h what each syscall class adds to its record.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -107,15 +111,6 @@ struct {
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
 
-/* tgid -> number of its threads with a span open (changed only on markers). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u32);
-} pspan_count SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TR_C_NR);
@@ -132,61 +127,7 @@ static __always_inline void count(__u32 idx)
 		*c += 1;
 }
 
-static __always_inline bool bit_test(__u32 tgid)
-{
-	__u32 w = (tgid >> 6) & (TR_PID_WORDS - 1);
-	return (tgid_bits[w] >> (tgid & 63)) & 1;
-}
-
-static __always_inline void bit_set(__u32 tgid)
-{
-	__u32 w = (tgid >> 6) & (TR_PID_WORDS - 1);
-	__sync_fetch_and_or(&tgid_bits[w], 1ULL << (tgid & 63));
-}
-
-static __always_inline void bit_clear(__u32 tgid)
-{
-	__u32 w = (tgid >> 6) & (TR_PID_WORDS - 1);
-	__sync_fetch_and_and(&tgid_bits[w], ~(1ULL << (tgid & 63)));
-}
-
-static __always_inline bool tbit(__u64 *bits, __u32 id)
-{
-	__u32 w = (id >> 6) & (TR_PID_WORDS - 1);
-	return (bits[w] >> (id & 63)) & 1;
-}
-
-static __always_inline void tbit_put(__u64 *bits, __u32 id, bool on)
-{
-	__u32 w = (id >> 6) & (TR_PID_WORDS - 1);
-	if (on)
-		__sync_fetch_and_or(&bits[w], 1ULL << (id & 63));
-	else
-		__sync_fetch_and_and(&bits[w], ~(1ULL << (id & 63)));
-}
-
-static __always_inline bool selected(__u32 tgid)
-{
-	if (tgid == cfg_self_tgid)
-		return false;
-	if (cfg_mode == TR_MODE_ALL)
-		return true;
-	return bit_test(tgid);
-}
-
-/* Spans-only: the I/O of a thread is shipped while the thread is inside a span, while
- * another thread of its process has a span open (process scope), or while the process
- * that created it has a span open (children scope: direct children only). */
-static __always_inline bool span_open_for(struct task_struct *task, __u32 tid, __u32 tgid)
-{
-	struct task_struct *parent;
-
-	if (tbit(inspan_bits, tid) || tbit(pspan_bits, tgid))
-		return true;
-	parent = task->real_parent;
-	return parent && tbit(pspan_bits, parent->tgid);
-}
-
+#include "gating.h"
 #include "fdwalk.h"
 
 static __always_inline struct scratch *get_scratch(void)
@@ -247,6 +188,8 @@ static __always_inline bool tracer_start(__u8 c)
 {
 	return c == '>' || c == '<' || c == '[' || c == ' ';
 }
+
+#include "records.h"
 
 /* ---------------- sys_enter ---------------- */
 
@@ -330,33 +273,8 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 	if (nr == NR_fcntl && a1 != F_DUPFD && a1 != F_DUPFD_CLOEXEC)
 		return 0;
 
-	if (cls == TR_K_EXEC) {
-		struct exec_state *es = bpf_task_storage_get(&estate, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		__u32 off = 0;
-		long n;
-
-		if (es) {
-			n = bpf_probe_read_user_str(es->buf, 256, (void *)a0);
-			if (n > 0)
-				off = n;
-			if (a1) {
-#pragma unroll
-				for (int i = 0; i < TR_EXEC_ARGS; i++) {
-					__u64 p = 0;
-
-					if (off >= TR_EXEC_MAX)
-						break;
-					if (bpf_probe_read_user(&p, sizeof(p), (void *)(a1 + i * 8)) || !p)
-						break;
-					n = bpf_probe_read_user_str(&es->buf[off & (TR_EXEC_MAX - 1)], TR_EXEC_ARG_MAX, (void *)p);
-					if (n <= 0)
-						break;
-					off += n;
-				}
-			}
-			es->len = off;
-		}
-	}
+	if (cls == TR_K_EXEC)
+		stash_exec(task, a0, a1);
 
 	/* marker writes: the exit time is the marker's time; spare the clock read */
 	st->enter_ts = null_dev ? 0 : bpf_ktime_get_boot_ns();
@@ -373,85 +291,6 @@ static __always_inline int on_enter(__u64 nr, __u64 a0, __u64 a1, __u64 a2, __u6
 }
 
 /* ---------------- sys_exit ---------------- */
-
-static __always_inline bool comm_matches(struct task_struct *task)
-{
-	char c[16];
-
-	bpf_probe_read_kernel(c, sizeof(c), task->comm);
-#pragma unroll
-	for (int i = 0; i < 16; i++) {
-		if (c[i] != cfg_comm[i])
-			return false;
-		if (c[i] == 0)
-			return true;
-	}
-	return true;
-}
-
-/* A thread of process tgid opened its first span (on) or closed its last one. The
- * bitmap errs on the side of keeping I/O: it is set after every increment and cleared
- * only when the count reads 0 (and set again if another thread raced in). */
-static __always_inline void process_span(__u32 tgid, bool on)
-{
-	__u32 one = 1, *c = bpf_map_lookup_elem(&pspan_count, &tgid);
-
-	if (on) {
-		if (c)
-			__sync_fetch_and_add(c, 1);
-		else if (bpf_map_update_elem(&pspan_count, &tgid, &one, BPF_NOEXIST) != 0 &&
-			 (c = bpf_map_lookup_elem(&pspan_count, &tgid)))
-			__sync_fetch_and_add(c, 1);
-		tbit_put(pspan_bits, tgid, true);
-		return;
-	}
-	if (!c)
-		return;
-	/* (the XADD result is not usable on the default BPF cpu: read the count after) */
-	__sync_fetch_and_add(c, -1);
-	if (*c == 0) {
-		tbit_put(pspan_bits, tgid, false);
-		if (*c != 0)
-			tbit_put(pspan_bits, tgid, true);
-	}
-}
-
-static __always_inline void update_depth(struct task_state *st, __u32 tgid, __u32 tid, __u8 *d,
-					 __u64 n)
-{
-	__u8 dir = 0;
-
-	if (n == 0)
-		return;
-	if (d[0] == '>' || d[0] == '<') {
-		if (n >= 2 && d[1] == ':')
-			dir = d[0];
-	} else {
-		/* JSON form: optional spaces, '[', '"', then the type string */
-		int i = 0;
-
-#pragma unroll
-		for (int k = 0; k < 8; k++) {
-			if (d[i] == ' ')
-				i++;
-		}
-		if (i + 2 < n && d[i] == '[' && d[i + 1] == '"')
-			dir = d[i + 2] == '>' ? '>' : '<';
-	}
-	if (dir == '>') {
-		st->depth += 1;
-		if (st->depth == 1) {
-			tbit_put(inspan_bits, tid, true);
-			process_span(tgid, true);
-		}
-	} else if (dir == '<' && st->depth > 0) {
-		st->depth -= 1;
-		if (st->depth == 0) {
-			tbit_put(inspan_bits, tid, false);
-			process_span(tgid, false);
-		}
-	}
-}
 
 static __always_inline int on_exit(__u64 nr, __s64 ret)
 {
@@ -516,181 +355,20 @@ static __always_inline int on_exit(__u64 nr, __s64 ret)
 	case TR_K_IO:
 	case TR_K_WRITE:
 		s->ev.fd = (__s64)st->args[0];
-		if (st->null_dev) {
-			__u64 n = ret > 0 ? ret : 0;
-			__u8 *d = s->u.data;
-
-			s->ev.type = TR_EV_SYS_DATA;
-			s->ev.flags |= TR_F_NULL_DEV;
-			s->ev.size = st->args[2];
-			if (n > cfg_payload_max) {
-				n = cfg_payload_max;
-				s->ev.flags |= TR_F_TRUNCATED;
-				count(TR_C_TRUNCATED);
-			}
-			if (n > TR_PAYLOAD_MAX)
-				n = TR_PAYLOAD_MAX;
-			n &= (TR_DATA_MAX - 1);
-			if (n > TR_PAYLOAD_MAX)
-				n = TR_PAYLOAD_MAX;
-			if (n && bpf_probe_read_user(d, n, (void *)st->args[1]) != 0) {
-				s->ev.flags |= TR_F_READ_FAILED;
-				count(TR_C_READ_FAILED);
-				n = 0;
-			}
-			s->ev.len = n;
-			extra = n;
-			if (n) {
-				__u8 last = d[(n - 1) & (TR_DATA_MAX - 1)];
-
-				update_depth(st, tgid, tid, d, n);
-				st->frag = !(last == ':' || last == ']' || last == '\n');
-			} else {
-				st->frag = 0;
-			}
-			break;
-		}
-		if (nr == NR_read || nr == NR_write || nr == NR_pread64 || nr == NR_pwrite64)
-			s->ev.size = st->args[2];
-		if (nr == NR_sendfile) {
-			s->ev.a0 = st->args[1];
-			s->ev.size = st->args[3];
-		}
-		if (nr == NR_sendto || nr == NR_recvfrom || nr == NR_sendmsg || nr == NR_recvmsg) {
-			struct tr_sock *so = &s->u.sock;
-			__u64 uptr = 0, ulen = 0;
-
-			__builtin_memset(so, 0, sizeof(*so));
-			s->ev.type = TR_EV_SYS_SOCK;
-			extra = sizeof(*so);
-			if (sock_from_fd(task, st->args[0], so))
-				s->ev.flags |= TR_F_HAS_SK;
-			if (nr == NR_sendto) {
-				s->ev.size = st->args[2];
-				uptr = st->args[4];
-				ulen = st->args[5];
-			} else if (nr == NR_recvfrom) {
-				__u32 l = 0;
-
-				s->ev.size = st->args[2];
-				uptr = st->args[4];
-				if (uptr && st->args[5])
-					bpf_probe_read_user(&l, sizeof(l), (void *)st->args[5]);
-				ulen = l;
-			} else {
-				/* struct msghdr { void *msg_name; int msg_namelen; ... } */
-				struct {
-					__u64 name;
-					__u32 namelen;
-				} mh = {};
-
-				if (st->args[1] && bpf_probe_read_user(&mh, 12, (void *)st->args[1]) == 0) {
-					uptr = mh.name;
-					ulen = mh.namelen;
-				}
-			}
-			if (ret >= 0)
-				read_uaddr(&s->ev, so, uptr, ulen);
-		}
+		if (st->null_dev)
+			extra = record_marker(s, st, ret, tgid, tid);
+		else
+			extra = record_io(s, st, task, nr, ret);
 		break;
 	case TR_K_ALWAYS:
-		if (nr == NR_open || nr == NR_creat || nr == NR_openat || nr == NR_openat2) {
-			__u64 path = nr == NR_open || nr == NR_creat ? st->args[0] : st->args[1];
-			long n;
-
-			if (nr == NR_open) {
-				s->ev.a0 = st->args[1];
-				s->ev.a1 = st->args[2];
-			} else if (nr == NR_creat) {
-				s->ev.a1 = st->args[1];
-			} else if (nr == NR_openat) {
-				s->ev.a0 = st->args[2];
-				s->ev.a1 = st->args[3];
-				s->ev.a2 = st->args[0];
-			} else {
-				struct {
-					__u64 flags, mode;
-				} how = {};
-
-				if (st->args[2])
-					bpf_probe_read_user(&how, sizeof(how), (void *)st->args[2]);
-				s->ev.a0 = how.flags;
-				s->ev.a1 = how.mode;
-				s->ev.a2 = st->args[0];
-			}
-			s->ev.type = TR_EV_SYS_DATA;
-			n = bpf_probe_read_user_str(s->u.data, TR_PATH_MAX, (void *)path);
-			if (n > 0) {
-				s->ev.len = n;
-				extra = n;
-			} else {
-				s->ev.flags |= TR_F_READ_FAILED;
-			}
-			break;
-		}
-		if (nr == NR_pipe || nr == NR_pipe2) {
-			int fds[2] = {-1, -1};
-
-			if (ret == 0)
-				bpf_probe_read_user(fds, sizeof(fds), (void *)st->args[0]);
-			s->ev.a0 = (__u64)(__s64)fds[0];
-			s->ev.a1 = (__u64)(__s64)fds[1];
-			break;
-		}
-		s->ev.fd = (__s64)st->args[0];
-		s->ev.a0 = st->args[0];
-		s->ev.a1 = st->args[1];
-		s->ev.a2 = st->args[2];
-		if (nr == NR_connect || nr == NR_accept || nr == NR_accept4 || nr == NR_bind) {
-			struct tr_sock *so = &s->u.sock;
-			__s64 sfd = (nr == NR_accept || nr == NR_accept4) ? ret : (__s64)st->args[0];
-
-			__builtin_memset(so, 0, sizeof(*so));
-			s->ev.type = TR_EV_SYS_SOCK;
-			extra = sizeof(*so);
-			if (sfd >= 0 && sock_from_fd(task, sfd, so))
-				s->ev.flags |= TR_F_HAS_SK;
-			if (nr == NR_connect || nr == NR_bind)
-				read_uaddr(&s->ev, so, st->args[1], st->args[2]);
-		}
+		extra = record_always(s, st, task, nr, ret);
 		break;
-	case TR_K_CLONE: {
-		__u64 flags = 0;
-
-		if (nr == NR_clone) {
-			flags = st->args[0];
-		} else if (nr == NR_vfork) {
-			flags = CLONE_VFORK | CLONE_VM;
-		} else if (nr == NR_clone3 && st->args[0]) {
-			bpf_probe_read_user(&flags, sizeof(flags), (void *)st->args[0]);
-		}
-		s->ev.a0 = flags;
-		s->ev.a1 = (flags & CLONE_THREAD) ? tgid : (ret > 0 ? ret : 0);
-		if (ret > 0 && !(flags & CLONE_THREAD) &&
-		    (cfg_mode == TR_MODE_FOLLOW || cfg_mode == TR_MODE_COMM))
-			bit_set((__u32)ret);
+	case TR_K_CLONE:
+		record_clone(s, st, nr, ret, tgid);
 		break;
-	}
-	case TR_K_EXEC: {
-		struct exec_state *es = bpf_task_storage_get(&estate, task, 0, 0);
-
-		s->ev.type = TR_EV_SYS_DATA;
-		if (es) {
-			__u32 n = es->len;
-
-			if (n > TR_EXEC_MAX + TR_EXEC_ARG_MAX)
-				n = TR_EXEC_MAX + TR_EXEC_ARG_MAX;
-			n &= 2047;
-			if (n > TR_EXEC_MAX + TR_EXEC_ARG_MAX)
-				n = TR_EXEC_MAX + TR_EXEC_ARG_MAX;
-			if (n && bpf_probe_read_kernel(s->u.data, n, es->buf) == 0) {
-				s->ev.len = n;
-				extra = n;
-			}
-			bpf_task_storage_delete(&estate, task);
-		}
+	case TR_K_EXEC:
+		extra = record_exec(s, task);
 		break;
-	}
 	default:
 		break;
 	}
