@@ -12,6 +12,8 @@ use crate::meta::split_nul;
 use crate::pairing::Stored;
 use crate::params::{Field, RawEvent};
 use crate::sockaddr::{parse_sockaddr, parse_tuple, Tuple};
+use crate::spare::recycle_detail;
+pub(crate) use crate::spare::{recycle, Spare};
 
 /// Named sysdig event types that tracer-core does not model are reported as
 /// `SyscallKind::Other(OTHER_EVENT_BASE + enter event type id)`; generic `syscall`
@@ -103,6 +105,11 @@ pub(crate) struct TypeInfo {
     /// An enter of this type is stored whole for its exit: everything but plain reads
     /// and writes, whose exits only use the enter's fd and size.
     pub(crate) full_enter: bool,
+    /// An exit of this type is a plain read or write ([`plain_io`]): no detail to build.
+    pub(crate) plain: bool,
+    /// An exit of this type may change the live tables or teach ids
+    /// ([`changes_tables`] of any kind it can become).
+    pub(crate) tables: bool,
 }
 
 /// The [`TypeInfo`] of type ids beyond the table.
@@ -110,6 +117,8 @@ pub(crate) const UNKNOWN_TYPE: TypeInfo = TypeInfo {
     meaning: Meaning::Unknown,
     syscall: false,
     full_enter: true,
+    plain: false,
+    tables: false,
 };
 
 /// The [`TypeInfo`] of all event type ids (index = id), computed once.
@@ -125,71 +134,15 @@ pub(crate) fn type_infos() -> &'static [TypeInfo; EVENT_MAX as usize] {
                 Meaning::Sys(_) | Meaning::OtherSys | Meaning::Fcntl | Meaning::Generic
             ),
             full_enter: !(plain(i) && plain(i + 1)),
+            plain: plain(i),
+            tables: match m[i] {
+                Meaning::Sys(k) => changes_tables(k),
+                // `FcntlDup` or `Other`.
+                Meaning::Fcntl => true,
+                _ => false,
+            },
         })
     })
-}
-
-/// Buffers of earlier events, kept for reuse so that steady-state decoding allocates
-/// nothing (payloads and paths are rebuilt in these). A few of each are kept: events
-/// are rebuilt in the slots of a batch (see `ScapReader::fill_batch`), whose earlier
-/// events had payloads in other places than the new ones.
-#[derive(Debug, Default)]
-pub(crate) struct Spare {
-    data: Vec<Vec<u8>>,
-    path: Vec<String>,
-}
-
-/// At most this many buffers of each kind are kept.
-const SPARE_BUFFERS: usize = 64;
-/// Larger buffers are not kept (bounds the memory held).
-const SPARE_CAPACITY: usize = 1 << 16;
-
-impl Spare {
-    fn keep_data(&mut self, v: Vec<u8>) {
-        if self.data.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&v.capacity()) {
-            self.data.push(v);
-        }
-    }
-    fn keep_path(&mut self, p: String) {
-        if self.path.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&p.capacity()) {
-            self.path.push(p);
-        }
-    }
-    fn take_data(&mut self) -> Vec<u8> {
-        self.data.pop().unwrap_or_default()
-    }
-    fn take_path(&mut self) -> String {
-        self.path.pop().unwrap_or_default()
-    }
-}
-
-/// Moves a syscall's reusable buffers (payload, path) into `spare`.
-#[inline]
-pub(crate) fn recycle(sc: &mut Syscall, spare: &mut Spare) {
-    if matches!(sc.detail, SyscallDetail::None) && sc.data.is_none() {
-        return;
-    }
-    recycle_slow(sc, spare);
-}
-
-fn recycle_slow(sc: &mut Syscall, spare: &mut Spare) {
-    recycle_detail(sc, spare);
-    if let Some(d) = sc.data.take() {
-        spare.keep_data(d);
-    }
-}
-
-/// Clears a syscall's detail, keeping an open's path buffer in `spare`.
-#[inline]
-fn recycle_detail(sc: &mut Syscall, spare: &mut Spare) {
-    match &mut sc.detail {
-        SyscallDetail::None => {}
-        SyscallDetail::Open { path, .. } => {
-            spare.keep_path(std::mem::take(path));
-            sc.detail = SyscallDetail::None;
-        }
-        _ => sc.detail = SyscallDetail::None,
-    }
 }
 
 /// Appends `b` (a string parameter, NUL-terminated or not) to `out`, lossily decoded.
@@ -228,6 +181,7 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
 /// payload retention (the caller then applies [`Live::apply`]):
 /// the exit's data buffer is kept only when the write is flagged as a tracer write
 /// (`EVF` flag 2, then `null_dev` is set) or its fd is known as `/dev/null`.
+/// `plain`: the exit's type is a plain read or write ([`TypeInfo::plain`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn build_syscall(
@@ -237,6 +191,7 @@ pub(crate) fn build_syscall(
     exit: &RawEvent<'_>,
     pid: i64,
     tracer_flag: bool,
+    plain: bool,
     live: &Live,
     spare: &mut Spare,
 ) {
@@ -272,12 +227,24 @@ pub(crate) fn build_syscall(
         recycle_detail(sc, spare);
     }
     // Plain reads and writes have nothing more (the common case).
-    if !plain_io(kind) {
+    if !plain {
         build_detail(sc, kind, enter, exit, pid, live, spare);
     }
 }
 
-/// The kind-specific part of [`build_syscall`] (`sc.detail`).
+/// Sets a detail that is `SyscallDetail::None` (as [`build_detail`] finds it, recycled by
+/// its caller) without the call of the drop glue an assignment would make.
+#[inline(always)]
+fn put_detail(slot: &mut SyscallDetail, d: SyscallDetail) {
+    let old = std::mem::replace(slot, d);
+    if matches!(old, SyscallDetail::None) {
+        std::mem::forget(old);
+    } else {
+        drop(old);
+    }
+}
+
+/// The kind-specific part of [`build_syscall`] (`sc.detail`, `None` on entry).
 #[inline(never)]
 fn build_detail(
     sc: &mut Syscall,
@@ -322,77 +289,101 @@ fn build_detail(
                 .int(Field::Mode)
                 .or_else(|| en_int(Field::Mode))
                 .unwrap_or(0) as u32;
-            sc.detail = SyscallDetail::Open {
-                path,
-                dirfd,
-                flags,
-                mode,
-            };
+            put_detail(
+                &mut sc.detail,
+                SyscallDetail::Open {
+                    path,
+                    dirfd,
+                    flags,
+                    mode,
+                },
+            );
         }
         Socket => {
             if let (Some(d), Some(t)) = (en_int(Field::Domain), en_int(Field::SockType)) {
                 let p = en_int(Field::Proto).unwrap_or(0);
-                sc.detail = SyscallDetail::Socket {
-                    domain: d as u32,
-                    sock_type: (t & 0xf) as u32,
-                    protocol: p as u32,
-                };
+                put_detail(
+                    &mut sc.detail,
+                    SyscallDetail::Socket {
+                        domain: d as u32,
+                        sock_type: (t & 0xf) as u32,
+                        protocol: p as u32,
+                    },
+                );
             }
         }
         Connect => {
             let proto = proto_of(live, sc.fd);
             let t = exit.get(Field::Tuple).and_then(parse_tuple);
-            sc.detail = match t {
-                Some(t) => sock_detail(Some(t), false, proto),
-                None => match en(Field::Addr).and_then(parse_sockaddr) {
-                    Some(Tuple::Inet(a, _)) => {
-                        sock_detail(Some(Tuple::Inet(None, a)), false, proto)
-                    }
-                    other => sock_detail(other, false, proto),
+            put_detail(
+                &mut sc.detail,
+                match t {
+                    Some(t) => sock_detail(Some(t), false, proto),
+                    None => match en(Field::Addr).and_then(parse_sockaddr) {
+                        Some(Tuple::Inet(a, _)) => {
+                            sock_detail(Some(Tuple::Inet(None, a)), false, proto)
+                        }
+                        other => sock_detail(other, false, proto),
+                    },
                 },
-            };
+            );
         }
         Accept | Accept4 => {
             let t = exit.get(Field::Tuple).and_then(parse_tuple);
-            sc.detail = sock_detail(t, true, L4Proto::Tcp);
+            put_detail(&mut sc.detail, sock_detail(t, true, L4Proto::Tcp));
         }
         Bind => {
             let proto = proto_of(live, sc.fd);
-            sc.detail = match exit.get(Field::Addr).and_then(parse_sockaddr) {
-                Some(Tuple::Inet(a, _)) => SyscallDetail::Sock {
-                    proto,
-                    local: a,
-                    remote: None,
-                    unix_path: None,
+            put_detail(
+                &mut sc.detail,
+                match exit.get(Field::Addr).and_then(parse_sockaddr) {
+                    Some(Tuple::Inet(a, _)) => SyscallDetail::Sock {
+                        proto,
+                        local: a,
+                        remote: None,
+                        unix_path: None,
+                    },
+                    other => sock_detail(other, false, proto),
                 },
-                other => sock_detail(other, false, proto),
-            };
+            );
         }
         Sendto | Sendmsg => {
             let proto = proto_of(live, sc.fd);
-            sc.detail = sock_detail(en(Field::Tuple).and_then(parse_tuple), false, proto);
+            put_detail(
+                &mut sc.detail,
+                sock_detail(en(Field::Tuple).and_then(parse_tuple), false, proto),
+            );
         }
         Recvfrom | Recvmsg => {
             let proto = proto_of(live, sc.fd);
-            sc.detail = sock_detail(exit.get(Field::Tuple).and_then(parse_tuple), true, proto);
+            put_detail(
+                &mut sc.detail,
+                sock_detail(exit.get(Field::Tuple).and_then(parse_tuple), true, proto),
+            );
         }
         Pipe => {
             let (r, w) = (
                 exit.int(Field::Fd1).unwrap_or(-1),
                 exit.int(Field::Fd2).unwrap_or(-1),
             );
-            sc.detail = SyscallDetail::Pipe {
-                read_fd: r,
-                write_fd: w,
-            };
+            put_detail(
+                &mut sc.detail,
+                SyscallDetail::Pipe {
+                    read_fd: r,
+                    write_fd: w,
+                },
+            );
         }
         Sendfile => {
-            sc.detail = SyscallDetail::Sendfile {
-                in_fd: en_int(Field::InFd).unwrap_or(-1),
-            };
+            put_detail(
+                &mut sc.detail,
+                SyscallDetail::Sendfile {
+                    in_fd: en_int(Field::InFd).unwrap_or(-1),
+                },
+            );
         }
         Dup | Dup2 | Dup3 | FcntlDup => {
-            sc.detail = SyscallDetail::Dup { oldfd: sc.fd };
+            put_detail(&mut sc.detail, SyscallDetail::Dup { oldfd: sc.fd });
         }
         Clone | Clone3 | Fork | Vfork => {
             let f = flags::clone_flags_from_ppm(exit.int(Field::Flags).unwrap_or(0) as u32);
@@ -406,10 +397,13 @@ fn build_detail(
             } else {
                 own_pid
             };
-            sc.detail = SyscallDetail::Clone {
-                flags: f,
-                child_pid,
-            };
+            put_detail(
+                &mut sc.detail,
+                SyscallDetail::Clone {
+                    flags: f,
+                    child_pid,
+                },
+            );
         }
         Execve => {
             let exe = exit.string(Field::Exe).unwrap_or_default();
@@ -420,7 +414,7 @@ fn build_detail(
             if !(exe.is_empty() && argv.is_empty()) {
                 argv.insert(0, exe);
             }
-            sc.detail = SyscallDetail::Execve { filename, argv };
+            put_detail(&mut sc.detail, SyscallDetail::Execve { filename, argv });
         }
         _ => {}
     }
@@ -434,6 +428,33 @@ pub(crate) fn plain_io(kind: SyscallKind) -> bool {
     matches!(
         kind,
         Read | Write | Pread | Pwrite | Readv | Writev | Preadv | Pwritev | Send | Recv
+    )
+}
+
+/// Syscalls that may change the live tables ([`Live::apply`]) or teach the ids of their
+/// thread ([`learn_ids`]); the others leave both as they are.
+#[inline]
+pub(crate) fn changes_tables(kind: SyscallKind) -> bool {
+    use SyscallKind::*;
+    matches!(
+        kind,
+        Open | Openat
+            | Openat2
+            | Creat
+            | Socket
+            | Accept
+            | Accept4
+            | Pipe
+            | Dup
+            | Dup2
+            | Dup3
+            | FcntlDup
+            | Close
+            | Clone
+            | Clone3
+            | Fork
+            | Vfork
+            | Execve
     )
 }
 

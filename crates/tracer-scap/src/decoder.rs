@@ -40,6 +40,18 @@ pub(crate) fn blank_event() -> Event {
     }
 }
 
+/// What handling a block did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handled {
+    /// An event was built in the caller's `out`.
+    Built,
+    /// Nothing was built, and the decoder is among the events of a section with
+    /// nothing queued and not stopped: the caller goes on with the next block.
+    Quiet,
+    /// Nothing was built; the caller looks at the decoder's state.
+    Nothing,
+}
+
 /// Everything the reader keeps besides its input.
 #[derive(Debug)]
 pub(crate) struct Decoder {
@@ -192,8 +204,8 @@ impl Decoder {
         }
     }
 
-    /// An event block's payload. Returns true when an event was built in `out` (which
-    /// holds an earlier event whose allocations are reused).
+    /// An event block's payload. Returns [`Handled::Built`] when an event was built in
+    /// `out` (which holds an earlier event whose allocations are reused).
     #[inline(always)]
     pub(crate) fn handle_event(
         &mut self,
@@ -202,7 +214,7 @@ impl Decoder {
         has_flags: bool,
         large: bool,
         out: &mut Event,
-    ) -> bool {
+    ) -> Handled {
         let prefix = if has_flags { 6 } else { 2 };
         let dump_flags = if has_flags && payload.len() >= 6 {
             u32::from_le_bytes([payload[2], payload[3], payload[4], payload[5]])
@@ -214,19 +226,27 @@ impl Decoder {
             .and_then(|p| RawEvent::parse_with(p, v2, large, self.layouts))
         else {
             self.stats.malformed_events += 1;
-            return false;
+            return Handled::Nothing;
         };
-        if !self.in_events {
+        // Nothing is queued before the section's first event is handled (callers hand
+        // queued events out before the next block), and the decoder is not stopped.
+        let quiet = if self.in_events {
+            Handled::Quiet
+        } else {
             self.in_events = true;
             self.emit_snapshot(ev.ts);
-        }
+            Handled::Nothing
+        };
         self.stats.raw_events += 1;
         self.last_ts = self.last_ts.max(ev.ts);
         let et = ev.etype;
-        let info = match self.stats.by_type.get_mut(et as usize) {
-            Some(n) => {
-                *n += 1;
-                self.types.get(et as usize).unwrap_or(&UNKNOWN_TYPE)
+        // `by_type` has one counter per entry of `types`.
+        let info = match self.types.get(et as usize) {
+            Some(info) => {
+                if let Some(n) = self.stats.by_type.get_mut(et as usize) {
+                    *n += 1;
+                }
+                info
             }
             None => &UNKNOWN_TYPE,
         };
@@ -237,15 +257,19 @@ impl Decoder {
         if !info.syscall {
             if m == Meaning::NotSyscall {
                 self.stats.non_syscall_events += 1;
-                return false;
+                return quiet;
             }
-            return self.not_syscall(m, &ev, out);
+            return if self.not_syscall(m, &ev, out) {
+                Handled::Built
+            } else {
+                Handled::Nothing
+            };
         }
         if et.is_multiple_of(2) {
             if self.pending.enter(&ev, info.full_enter) {
                 self.stats.enters_without_exit += 1;
             }
-            return false;
+            return quiet;
         }
         // Exit: pair with the enter of the same thread.
         // Another syscall's live enter is dropped (sysdig would mis-pair it).
@@ -282,19 +306,20 @@ impl Decoder {
             &ev,
             pid,
             tracer_flag,
+            info.plain,
             &self.live,
             &mut self.spare,
         );
-        // Plain reads and writes change nothing (the common case).
-        let pid = if decode::plain_io(kind) {
-            pid
-        } else {
+        // Reads, writes and most others change nothing (the common case).
+        let pid = if info.tables {
             self.apply_syscall(sc, &ev, pid)
+        } else {
+            pid
         };
         cur.ts = ev.ts;
         cur.tid = tid;
         cur.pid = pid;
-        true
+        Handled::Built
     }
 
     /// A syscall's effects on the live tables; the pid of its thread afterwards.

@@ -30,6 +30,7 @@ mod pairing;
 mod params;
 mod reader;
 mod sockaddr;
+mod spare;
 pub mod synth;
 mod threaded;
 mod writer;

@@ -70,6 +70,14 @@ impl FdTable {
 
 /// No cached entry.
 const NO_PID: i64 = i64::MIN;
+/// Entries of [`Live`]'s cache of recent thread lookups (a power of two).
+const RECENT: usize = 16;
+
+/// The entry of `tid` in [`Live`]'s cache of recent thread lookups.
+#[inline(always)]
+fn recent_index(tid: i64) -> usize {
+    ((tid as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT.trailing_zeros())) as usize
+}
 
 /// Live thread and fd tables, updated from the metadata blocks and the events.
 #[derive(Debug)]
@@ -83,8 +91,14 @@ pub(crate) struct Live {
     free: Vec<u32>,
     /// Last (tid, pid) answered by `pid_of` (consecutive events share threads).
     last: Cell<(i64, i64)>,
+    /// Recent (tid, pid) lookups of `pids`, by a hash of the tid (a few threads take
+    /// turns in most captures); emptied with `last` whenever `pids` changes.
+    recent: [Cell<(i64, i64)>; RECENT],
     /// Last (pid, slot) looked up (consecutive events share processes).
     last_slot: Cell<(i64, u32)>,
+    /// Recent (pid, slot) lookups of `slots`, by a hash of the pid; emptied with
+    /// `last_slot` when a table is removed.
+    recent_slots: [Cell<(i64, u32)>; RECENT],
 }
 
 impl Default for Live {
@@ -95,7 +109,9 @@ impl Default for Live {
             tables: Vec::new(),
             free: Vec::new(),
             last: Cell::new((NO_PID, 0)),
+            recent: std::array::from_fn(|_| Cell::new((NO_PID, 0))),
             last_slot: Cell::new((NO_PID, 0)),
+            recent_slots: std::array::from_fn(|_| Cell::new((NO_PID, 0))),
         }
     }
 }
@@ -106,8 +122,22 @@ impl Live {
         self.slots.clear();
         self.tables.clear();
         self.free.clear();
-        self.last.set((NO_PID, 0));
+        self.forget_threads();
+        self.forget_slots();
+    }
+    /// Empties the caches of fd table lookups (a table was removed).
+    fn forget_slots(&self) {
         self.last_slot.set((NO_PID, 0));
+        for e in &self.recent_slots {
+            e.set((NO_PID, 0));
+        }
+    }
+    /// Empties the caches of thread lookups (`pids` changed).
+    fn forget_threads(&self) {
+        self.last.set((NO_PID, 0));
+        for e in &self.recent {
+            e.set((NO_PID, 0));
+        }
     }
     #[inline]
     pub(crate) fn pid_of(&self, tid: i64) -> i64 {
@@ -120,13 +150,23 @@ impl Live {
     /// [`Live::pid_of`] when `tid` is not the last thread asked about.
     #[inline(never)]
     fn pid_of_slow(&self, tid: i64) -> i64 {
+        // (`NO_PID` marks empty entries: that tid is never cached.)
+        let e = &self.recent[recent_index(tid)];
+        let (t, p) = e.get();
+        if t == tid && tid != NO_PID {
+            self.last.set((tid, p));
+            return p;
+        }
         let p = self.pids.get(&tid).copied().unwrap_or(tid);
         self.last.set((tid, p));
+        if tid != NO_PID {
+            e.set((tid, p));
+        }
         p
     }
     pub(crate) fn set_thread(&mut self, tid: i64, pid: i64) {
         self.pids.insert(tid, pid);
-        self.last.set((NO_PID, 0));
+        self.forget_threads();
     }
     /// The slot of `pid`'s fd table, if it has one.
     #[inline(always)]
@@ -140,8 +180,18 @@ impl Live {
     /// [`Live::slot`] when `pid` is not the last process asked about.
     #[inline(never)]
     fn slot_slow(&self, pid: i64) -> Option<usize> {
+        // (`NO_PID` marks empty entries: that pid is never cached.)
+        let e = &self.recent_slots[recent_index(pid)];
+        let (p, s) = e.get();
+        if p == pid && pid != NO_PID {
+            self.last_slot.set((pid, s));
+            return Some(s as usize);
+        }
         let s = *self.slots.get(&pid)?;
         self.last_slot.set((pid, s));
+        if pid != NO_PID {
+            e.set((pid, s));
+        }
         Some(s as usize)
     }
     /// `pid`'s fd table, created empty when missing.
@@ -167,7 +217,7 @@ impl Live {
         if let Some(s) = self.slots.remove(&pid) {
             self.tables[s as usize].clear();
             self.free.push(s);
-            self.last_slot.set((NO_PID, 0));
+            self.forget_slots();
         }
     }
     pub(crate) fn set_fd(&mut self, pid: i64, fd: i64, k: FdKind) {
@@ -182,12 +232,18 @@ impl Live {
     pub(crate) fn apply(&mut self, sc: &Syscall, pid: i64) {
         use SyscallKind::*;
         let res = sc.res;
-        match (&sc.kind, &sc.detail) {
-            (Open | Openat | Openat2 | Creat, SyscallDetail::Open { path, .. }) if res >= 0 => {
-                self.set_fd(pid, res, file_kind(path));
+        // Failed syscalls change nothing.
+        if res < 0 {
+            return;
+        }
+        match sc.kind {
+            Open | Openat | Openat2 | Creat => {
+                if let SyscallDetail::Open { path, .. } = &sc.detail {
+                    self.set_fd(pid, res, file_kind(path));
+                }
             }
-            (Socket, d) if res >= 0 => {
-                let k = match d {
+            Socket => {
+                let k = match &sc.detail {
                     SyscallDetail::Socket {
                         domain, sock_type, ..
                     } => sock_kind(*sock_type as i64, *domain as i64),
@@ -195,8 +251,8 @@ impl Live {
                 };
                 self.set_fd(pid, res, k);
             }
-            (Accept | Accept4, d) if res >= 0 => {
-                let k = match d {
+            Accept | Accept4 => {
+                let k = match &sc.detail {
                     SyscallDetail::Sock {
                         unix_path: Some(_), ..
                     } => FdKind::Other,
@@ -204,19 +260,23 @@ impl Live {
                 };
                 self.set_fd(pid, res, k);
             }
-            (Pipe, SyscallDetail::Pipe { read_fd, write_fd }) if res >= 0 => {
-                self.set_fd(pid, *read_fd, FdKind::Other);
-                self.set_fd(pid, *write_fd, FdKind::Other);
+            Pipe => {
+                if let SyscallDetail::Pipe { read_fd, write_fd } = sc.detail {
+                    self.set_fd(pid, read_fd, FdKind::Other);
+                    self.set_fd(pid, write_fd, FdKind::Other);
+                }
             }
-            (Dup | Dup2 | Dup3 | FcntlDup, _) if res >= 0 => {
+            Dup | Dup2 | Dup3 | FcntlDup => {
                 let k = self.fd(pid, sc.fd).unwrap_or(FdKind::Other);
                 self.set_fd(pid, res, k);
             }
-            (Close, _) if res >= 0 && sc.fd >= 0 => self.close_fd(pid, sc.fd),
-            (Clone | Clone3 | Fork | Vfork, SyscallDetail::Clone { child_pid, .. }) if res > 0 => {
-                self.set_thread(res, *child_pid);
-                if *child_pid != pid {
-                    self.fork_fds(pid, *child_pid);
+            Close if sc.fd >= 0 => self.close_fd(pid, sc.fd),
+            Clone | Clone3 | Fork | Vfork if res > 0 => {
+                if let SyscallDetail::Clone { child_pid, .. } = sc.detail {
+                    self.set_thread(res, child_pid);
+                    if child_pid != pid {
+                        self.fork_fds(pid, child_pid);
+                    }
                 }
             }
             _ => {}
@@ -238,7 +298,7 @@ impl Live {
     pub(crate) fn exit_thread(&mut self, tid: i64) {
         let pid = self.pid_of(tid);
         self.pids.remove(&tid);
-        self.last.set((NO_PID, 0));
+        self.forget_threads();
         if pid == tid {
             self.remove_table(pid);
         }
@@ -292,5 +352,36 @@ mod tests {
         );
         assert_eq!(l.fd(8, 3), None);
         assert_eq!(l.fd(1, 5000), Some(FdKind::File));
+    }
+
+    #[test]
+    fn cached_lookups_follow_every_change() {
+        let mut l = Live::default();
+        // More threads and processes than the caches hold, looked up in turns.
+        let n = 5 * RECENT as i64;
+        for t in 1..=n {
+            l.set_thread(t, (t + 3) / 4 * 4);
+            l.set_fd(t, 3, FdKind::File);
+        }
+        for _ in 0..3 {
+            for t in (1..=n).rev().chain(1..=n) {
+                assert_eq!(l.pid_of(t), (t + 3) / 4 * 4);
+                assert_eq!(l.fd(t, 3), Some(FdKind::File));
+            }
+        }
+        l.exit_thread(5);
+        assert_eq!(l.pid_of(5), 5, "an unknown thread is its own process");
+        l.set_thread(5, 8);
+        assert_eq!(l.pid_of(5), 8);
+        // Thread 8 leads process 8: its exit drops the process's fd table, and the
+        // freed slot is reused clean by the next new table.
+        assert_eq!(l.fd(8, 3), Some(FdKind::File));
+        l.exit_thread(8);
+        assert_eq!(l.fd(8, 3), None);
+        l.set_fd(n + 1, 4, FdKind::DevNull);
+        assert_eq!(l.fd(n + 1, 3), None);
+        assert_eq!(l.fd(n + 1, 4), Some(FdKind::DevNull));
+        assert_eq!(l.fd(8, 4), None);
+        assert_eq!(l.fd(7, 3), Some(FdKind::File));
     }
 }

@@ -11,7 +11,7 @@ use tracer_core::event::Event;
 use tracer_core::event::EventKind;
 
 use crate::block::{classify, BlockKind, Cur, EVF_V2, EV_V2, SHB, SHB_MAGIC};
-use crate::decoder::{blank_event, Decoder};
+use crate::decoder::{blank_event, Decoder, Handled};
 use crate::error::{ScapError, ScapWarning};
 use crate::fdlist::FdEntry;
 use crate::framing::{BlockSource, Damage};
@@ -308,21 +308,29 @@ fn fill(
         let mut built = 0;
         let mut queued = false;
         let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
-            if on_block(body, d, out, id, at) {
-                if !d.queue.is_empty() {
-                    queued = true;
-                    return Some(());
+            match on_block(body, d, out, id, at) {
+                Handled::Built => {
+                    if !d.queue.is_empty() {
+                        queued = true;
+                        return Some(());
+                    }
+                    built += 1;
+                    match slots.next() {
+                        Some(next) => {
+                            out = next;
+                            None
+                        }
+                        None => Some(()),
+                    }
                 }
-                built += 1;
-                match slots.next() {
-                    Some(next) => out = next,
-                    None => return Some(()),
+                Handled::Quiet => None,
+                Handled::Nothing => {
+                    if d.in_events() && d.queue.is_empty() && !d.done {
+                        None
+                    } else {
+                        Some(())
+                    }
                 }
-            }
-            if d.in_events() && d.queue.is_empty() && !d.done {
-                None
-            } else {
-                Some(())
             }
         });
         n += built;
@@ -338,7 +346,7 @@ fn fill(
         let at = io.offset();
         match frame_slow(io, d, at) {
             Ok(Some(id)) => {
-                if on_block(io.body(), d, &mut batch[n], id, at) {
+                if on_block(io.body(), d, &mut batch[n], id, at) == Handled::Built {
                     if d.queue.is_empty() {
                         n += 1;
                     } else {
@@ -418,16 +426,19 @@ fn check_shb(body: &[u8]) -> Result<(), ScapError> {
 fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, ScapError> {
     // The common case: whole, well-formed blocks are available.
     let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
-        if on_block(body, d, out, id, at) {
-            return Some(true);
-        }
-        // Nothing built (an enter, a skipped event): go on with the next block while
-        // among events, with nothing queued and the decoder not stopped (what the
-        // caller would do next anyway).
-        if d.in_events() && d.queue.is_empty() && !d.done {
-            None
-        } else {
-            Some(false)
+        match on_block(body, d, out, id, at) {
+            Handled::Built => Some(true),
+            // Nothing built (an enter, a skipped event): go on with the next block while
+            // among events, with nothing queued and the decoder not stopped (what the
+            // caller would do next anyway).
+            Handled::Quiet => None,
+            Handled::Nothing => {
+                if d.in_events() && d.queue.is_empty() && !d.done {
+                    None
+                } else {
+                    Some(false)
+                }
+            }
         }
     });
     if let Some(built) = quick {
@@ -435,7 +446,7 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
     }
     let at = io.offset();
     match frame_slow(io, d, at)? {
-        Some(id) => Ok(on_block(io.body(), d, out, id, at)),
+        Some(id) => Ok(on_block(io.body(), d, out, id, at) == Handled::Built),
         None => Ok(false),
     }
 }
@@ -482,10 +493,10 @@ fn frame_slow(io: &mut BlockSource, d: &mut Decoder, at: u64) -> Result<Option<u
     Ok(Some(id))
 }
 
-/// Handles the block just framed (type `id`, starting at stream offset `at`); true when
-/// it built an event in `out`.
+/// Handles the block just framed (type `id`, starting at stream offset `at`), maybe
+/// building an event in `out`.
 #[inline(always)]
-fn on_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> bool {
+fn on_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> Handled {
     d.stats.blocks += 1;
     // The usual event blocks first, without the full classification.
     if id == EVF_V2 || id == EV_V2 {
@@ -497,7 +508,7 @@ fn on_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> 
 
 /// A block other than an `EV`/`EVF` v2 block (see [`on_block`]).
 #[inline(never)]
-fn other_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> bool {
+fn other_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) -> Handled {
     let kind = classify(id);
     match kind {
         BlockKind::Ev { v2, flags, large } => return d.handle_event(body, v2, flags, large, out),
@@ -505,7 +516,7 @@ fn other_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) 
         BlockKind::Shb => {
             if check_shb(body).is_err() {
                 d.stop(at, Damage::Corrupt("invalid section header".into()));
-                return false;
+                return Handled::Nothing;
             }
             d.new_section();
         }
@@ -516,7 +527,7 @@ fn other_block(body: &[u8], d: &mut Decoder, out: &mut Event, id: u32, at: u64) 
             d.on_metadata(kind, body);
         }
     }
-    false
+    Handled::Nothing
 }
 
 impl Iterator for ScapReader {
