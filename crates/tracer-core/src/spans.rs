@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::correlate::{InOut, IoAcc, IoSummary};
 
+mod keys;
 mod store;
 
 pub use store::SpanStore;

@@ -31,7 +31,9 @@ pub struct PathStats {
     pub min_ns: u64,
     /// Longest duration.
     pub max_ns: u64,
-    hist: Option<Histogram<u64>>,
+    /// Durations of closed spans, counted in the histogram layout (see
+    /// [`DurationCounts`]).
+    durations: DurationCounts,
     /// I/O of the spans (self attribution) with this path, added when they finish.
     pub io: IoAcc,
 }
@@ -46,20 +48,90 @@ impl PathStats {
             self.min_ns = d;
         }
         self.max_ns = self.max_ns.max(d);
-        let h = self
-            .hist
-            .get_or_insert_with(|| Histogram::new(2).expect("2 significant figures is valid"));
-        // Auto-resizing histogram: recording cannot fail for u64 values.
-        let _ = h.record(d.max(1));
+        self.durations.record(d.max(1));
     }
 
     /// The duration at quantile `q` (0..1), ns; 0 without hits. Accurate to two
     /// significant figures, clamped into `[min, max]`.
     pub fn quantile(&self, q: f64) -> u64 {
-        match &self.hist {
-            Some(h) if self.hits > 0 => h.value_at_quantile(q).clamp(self.min_ns, self.max_ns),
-            _ => 0,
+        self.quantiles([q])[0]
+    }
+
+    /// [`PathStats::quantile`] of several quantiles (the histogram is built once).
+    fn quantiles<const N: usize>(&self, qs: [f64; N]) -> [u64; N] {
+        if self.hits == 0 {
+            return [0; N];
         }
+        let h = self.durations.histogram();
+        qs.map(|q| h.value_at_quantile(q).clamp(self.min_ns, self.max_ns))
+    }
+}
+
+/// Durations counted per bucket of an [`hdrhistogram`] histogram of two significant
+/// figures (lowest discernible value 1, auto-resizing): the same counts the histogram
+/// would hold, recorded with a shift and an add instead of the histogram's generic
+/// path (a closed span records one value). [`DurationCounts::histogram`] builds the
+/// real histogram from them, whose quantiles are then exactly those of a histogram
+/// that recorded every value itself.
+#[derive(Debug, Clone, Default)]
+struct DurationCounts {
+    /// Count per histogram index (grown on demand, like the auto-resizing histogram).
+    counts: Vec<u64>,
+}
+
+/// log2 of half the sub-bucket count of a two-significant-figure histogram (its 256
+/// sub-buckets give unit resolution up to 2 × 10²).
+const HALF_MAGNITUDE: u32 = 7;
+/// Largest value of bucket 0 (`sub_bucket_count - 1`).
+const SUB_BUCKET_MASK: u64 = (1 << (HALF_MAGNITUDE + 1)) - 1;
+
+impl DurationCounts {
+    /// The histogram index of `v` (≥ 1): bucket `b` holds the values with `b` more
+    /// significant bits than bucket 0's, at resolution `2^b`.
+    #[inline]
+    fn index(v: u64) -> usize {
+        let bucket = (64 - (HALF_MAGNITUDE + 1)) - (v | SUB_BUCKET_MASK).leading_zeros();
+        let sub = (v >> bucket) as usize;
+        ((bucket as usize + 1) << HALF_MAGNITUDE) + sub - (1 << HALF_MAGNITUDE)
+    }
+
+    /// The lowest value counted at `index` (the inverse of [`DurationCounts::index`]).
+    fn lowest_value(index: usize) -> u64 {
+        let half = 1usize << HALF_MAGNITUDE;
+        let bucket = index >> HALF_MAGNITUDE;
+        let sub = (index & (half - 1)) + half;
+        match bucket {
+            0 => (sub - half) as u64,
+            b => (sub as u64) << (b - 1),
+        }
+    }
+
+    /// Counts one value (≥ 1).
+    #[inline]
+    fn record(&mut self, v: u64) {
+        let i = Self::index(v);
+        match self.counts.get_mut(i) {
+            Some(c) => *c = c.saturating_add(1),
+            None => self.grow_and_record(i),
+        }
+    }
+
+    #[cold]
+    fn grow_and_record(&mut self, i: usize) {
+        self.counts.resize(i + 1, 0);
+        self.counts[i] = 1;
+    }
+
+    /// The histogram holding these counts.
+    fn histogram(&self) -> Histogram<u64> {
+        let mut h = Histogram::new(2).expect("2 significant figures is valid");
+        for (i, &c) in self.counts.iter().enumerate() {
+            if c > 0 {
+                // Auto-resizing histogram: recording cannot fail for u64 values.
+                let _ = h.record_n(Self::lowest_value(i), c);
+            }
+        }
+        h
     }
 }
 
@@ -206,26 +278,29 @@ impl TagTable {
         self.stats
             .iter()
             .enumerate()
-            .map(|(i, s)| TagRow {
-                tags: self.paths[i].to_vec(),
-                enters: s.enters,
-                hits: s.hits,
-                unmatched_exits: s.unmatched_exits,
-                never_closed: s.never_closed,
-                evicted: s.evicted,
-                child_hits: child_hits[i],
-                total_ns: s.total_ns,
-                avg_ns: if s.hits > 0 {
-                    (s.total_ns / s.hits as u128) as u64
-                } else {
-                    0
-                },
-                min_ns: if s.hits > 0 { s.min_ns } else { 0 },
-                max_ns: s.max_ns,
-                p50_ns: s.quantile(0.5),
-                p90_ns: s.quantile(0.9),
-                p99_ns: s.quantile(0.99),
-                io: s.io.summary(fds),
+            .map(|(i, s)| {
+                let q = s.quantiles([0.5, 0.9, 0.99]);
+                TagRow {
+                    tags: self.paths[i].to_vec(),
+                    enters: s.enters,
+                    hits: s.hits,
+                    unmatched_exits: s.unmatched_exits,
+                    never_closed: s.never_closed,
+                    evicted: s.evicted,
+                    child_hits: child_hits[i],
+                    total_ns: s.total_ns,
+                    avg_ns: if s.hits > 0 {
+                        (s.total_ns / s.hits as u128) as u64
+                    } else {
+                        0
+                    },
+                    min_ns: if s.hits > 0 { s.min_ns } else { 0 },
+                    max_ns: s.max_ns,
+                    p50_ns: q[0],
+                    p90_ns: q[1],
+                    p99_ns: q[2],
+                    io: s.io.summary(fds),
+                }
             })
             .collect()
     }
@@ -257,5 +332,57 @@ mod tests {
         );
         assert!((98_000..=100_000).contains(&rows[0].p99_ns));
         assert_eq!(rows[1].child_hits, 0);
+    }
+
+    /// The counts give the quantiles of a histogram that recorded every value itself,
+    /// from unit values to `u64::MAX`, across bucket edges.
+    #[test]
+    fn duration_counts_match_a_recording_histogram() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            1u64,
+            2,
+            127,
+            128,
+            255,
+            256,
+            257,
+            511,
+            512,
+            1000,
+            1 << 40,
+            u64::MAX,
+        ];
+        for round in 0..200 {
+            let mut own = DurationCounts::default();
+            let mut direct = Histogram::<u64>::new(2).unwrap();
+            for k in 0..(1 + round % 37) {
+                let v = match next() % 4 {
+                    0 => edges[(next() % edges.len() as u64) as usize],
+                    1 => 1 + next() % 300,
+                    2 => 1 + (next() >> (next() % 64)),
+                    _ => 1 + next() % (1 + k * 100_000),
+                };
+                own.record(v);
+                direct.record(v).unwrap();
+                let i = DurationCounts::index(v);
+                assert_eq!(DurationCounts::lowest_value(i), direct.lowest_equivalent(v));
+            }
+            let built = own.histogram();
+            assert_eq!(built.len(), direct.len());
+            for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+                assert_eq!(
+                    built.value_at_quantile(q),
+                    direct.value_at_quantile(q),
+                    "{q}"
+                );
+            }
+        }
     }
 }

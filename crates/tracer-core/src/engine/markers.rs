@@ -14,7 +14,7 @@ use crate::event::{Event, Syscall};
 use crate::event_view::{EventClass, TracerView};
 use crate::fds::MarkerState;
 use crate::grammar::{
-    fill_pairs, invalid_tracer_tag, Direction, MarkerBuf, MarkerRef, Outcome, StreamDecoder,
+    fill_pairs, invalid_tracer_tag, Direction, MarkerRef, Outcome, StreamDecoder,
 };
 use crate::tagstats::TagTable;
 
@@ -158,33 +158,32 @@ impl Engine {
         table: u64,
         consumer: &mut C,
     ) {
-        let n = d.buf.len() as u32;
-        for (i, &paths) in d.paths.iter().enumerate() {
-            let m = d.buf.marker(i);
-            let at = (i as u32, n);
-            self.tracer(ev, idx, &d.buf, m, paths, writer, at, table, consumer);
+        for i in 0..d.paths.len() {
+            self.tracer(ev, idx, d, i, writer, table, consumer);
         }
     }
 
+    /// Handles marker `i` of the decoded write `d`, written by `(pid, ptid)`.
     #[allow(clippy::too_many_arguments)]
     fn tracer<C: Consumer>(
         &mut self,
         ev: &Event,
         idx: u64,
-        buf: &MarkerBuf,
-        m: MarkerRef,
-        (path, parent_path): (u32, Option<u32>),
+        d: &Decoded,
+        i: usize,
         (pid, ptid): (i64, i64),
-        (index_in_write, markers_in_write): (u32, u32),
         table: u64,
         consumer: &mut C,
     ) {
+        let (buf, (path, parent_path)) = (&d.buf, d.paths[i]);
+        let m: MarkerRef = buf.marker(i);
+        let (index_in_write, markers_in_write) = (i as u32, buf.len() as u32);
         let id = m.id.resolve(ev.tid, pid, ptid);
         match m.dir {
             Direction::Enter => {
                 self.counts.enters += 1;
                 self.tags.stats_mut(path).enters += 1;
-                let parent = parent_path.and_then(|pp| self.spans.most_recent(id, pp));
+                let parent = parent_path.and_then(|pp| self.spans.most_recent_near(id, pp, ev.tid));
                 let (parent, parent_enter_ts, depth) = match parent {
                     Some(p) => (Some(p.seq), Some(p.enter_ts), p.depth + 1),
                     None => (None, None, 0),
@@ -263,7 +262,7 @@ impl Engine {
                 self.counts.exits += 1;
                 match self.spans.close_detached(ev.tid, id, path) {
                     Some(slot) if !self.wants_spans(consumer) => {
-                        let (_, duration) = self.account_slot(slot, SpanEnd::Closed, Some(ev.ts));
+                        let duration = self.account_slot(slot, SpanEnd::Closed, Some(ev.ts));
                         let num = self.bump();
                         if !consumer.wants_tracer_views() {
                             self.spans.release(slot);
@@ -381,24 +380,25 @@ impl Engine {
         end: SpanEnd,
         exit_ts: Option<u64>,
     ) -> (InOut, Option<u64>) {
-        let r = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
+        let duration = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
+        let r = (inclusive(rec), duration);
         self.credit_parent(rec.parent, rec.writer_tid, end, r);
         r
     }
 
-    /// [`Engine::account`] for a record detached in its store slot.
+    /// [`Engine::account`] for a record detached in its store slot; returns the
+    /// duration (closed spans). Its inclusive bytes are added up only when a parent
+    /// takes them.
     #[inline]
-    fn account_slot(
-        &mut self,
-        slot: u32,
-        end: SpanEnd,
-        exit_ts: Option<u64>,
-    ) -> (InOut, Option<u64>) {
+    fn account_slot(&mut self, slot: u32, end: SpanEnd, exit_ts: Option<u64>) -> Option<u64> {
         let rec = self.spans.slot(slot);
-        let r = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
-        let (parent, tid) = (rec.parent, rec.writer_tid);
-        self.credit_parent(parent, tid, end, r);
-        r
+        let duration = tally(&mut self.tags, &mut self.counts, rec, end, exit_ts);
+        if end == SpanEnd::Closed && rec.parent.is_some() {
+            let (parent, tid) = (rec.parent, rec.writer_tid);
+            let r = (inclusive(rec), duration);
+            self.credit_parent(parent, tid, end, r);
+        }
+        duration
     }
 
     /// A closed span's duration and bytes go to its parent, when still open (`tid`:
@@ -487,8 +487,18 @@ impl Engine {
     }
 }
 
-/// Counters and tag statistics of a record leaving the store; returns its inclusive
-/// bytes and (closed) duration.
+/// A record's bytes plus those of its finished descendants.
+#[inline]
+fn inclusive(rec: &OpenRecord) -> InOut {
+    let own = rec.io.totals();
+    InOut {
+        bytes_in: own.bytes_in + rec.child_bytes.bytes_in,
+        bytes_out: own.bytes_out + rec.child_bytes.bytes_out,
+    }
+}
+
+/// Counters and tag statistics of a record leaving the store; returns its (closed)
+/// duration.
 #[inline]
 fn tally(
     tags: &mut TagTable,
@@ -496,12 +506,7 @@ fn tally(
     rec: &OpenRecord,
     end: SpanEnd,
     exit_ts: Option<u64>,
-) -> (InOut, Option<u64>) {
-    let own = rec.io.totals();
-    let inclusive = InOut {
-        bytes_in: own.bytes_in + rec.child_bytes.bytes_in,
-        bytes_out: own.bytes_out + rec.child_bytes.bytes_out,
-    };
+) -> Option<u64> {
     let duration = exit_ts.map(|ts| ts.saturating_sub(rec.enter_ts));
     let stats = tags.stats_mut(rec.path);
     stats.io.merge(&rec.io);
@@ -519,5 +524,5 @@ fn tally(
             counts.evicted += 1;
         }
     }
-    (inclusive, duration)
+    duration
 }

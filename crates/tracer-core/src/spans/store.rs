@@ -3,6 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::keys::{remove_slot, KeyIndex};
 use super::OpenRecord;
 
 /// The open-record store.
@@ -17,7 +18,8 @@ pub struct SpanStore {
     order: Vec<(u64, u32)>,
     /// Number of live entries of `order`.
     live: usize,
-    by_key: FxHashMap<(i64, u32), Vec<u32>>,
+    /// Exit matching: open slots by `(id, tag path)`.
+    keys: KeyIndex,
     /// Index into `stacks` of each thread with open records (or an empty stack kept
     /// until the next prune).
     by_thread: FxHashMap<i64, u32>,
@@ -28,30 +30,12 @@ pub struct SpanStore {
     /// `(tid, stack index or GONE)` of the thread looked up last: consecutive events
     /// mostly come from one thread, which then needs no hash lookup.
     last_thread: (i64, u32),
-    /// Emptied index vectors kept for reuse (saves an allocation per open span).
-    spare: Vec<Vec<u32>>,
     capacity: usize,
     next_seq: u64,
 }
 
 /// Slot value of a removed entry of `SpanStore::order`.
 const GONE: u32 = u32::MAX;
-
-/// Most emptied index vectors [`SpanStore`] keeps for reuse.
-const SPARE_VECS: usize = 64;
-
-/// Keeps an emptied index vector for reuse, up to [`SPARE_VECS`] of them.
-fn recycle(spare: &mut Vec<Vec<u32>>, v: Vec<u32>) {
-    if spare.len() < SPARE_VECS && v.capacity() <= 16 {
-        spare.push(v);
-    }
-}
-
-fn remove_slot(v: &mut Vec<u32>, slot: u32) {
-    if let Some(pos) = v.iter().rposition(|&s| s == slot) {
-        remove_at(v, pos);
-    }
-}
 
 /// `v.remove(pos)`, cheaper for the last element (the usual case: innermost first).
 #[inline]
@@ -71,12 +55,11 @@ impl SpanStore {
             free: Vec::new(),
             order: Vec::new(),
             live: 0,
-            by_key: FxHashMap::default(),
+            keys: KeyIndex::default(),
             by_thread: FxHashMap::default(),
             stacks: Vec::new(),
             free_stacks: Vec::new(),
             last_thread: (i64::MIN, GONE),
-            spare: Vec::new(),
             capacity: capacity.max(1),
             next_seq: 0,
         }
@@ -175,11 +158,7 @@ impl SpanStore {
         let (seq, key, tid) = (rec.seq, (rec.id, rec.path), rec.writer_tid);
         self.order.push((seq, slot));
         self.live += 1;
-        let spare = &mut self.spare;
-        self.by_key
-            .entry(key)
-            .or_insert_with(|| spare.pop().unwrap_or_default())
-            .push(slot);
+        self.keys.add(key, slot);
         let stack = self.stack_of(tid, true);
         self.stacks[stack as usize].push(slot);
         (seq, slot)
@@ -193,10 +172,28 @@ impl SpanStore {
     }
 
     /// [`SpanStore::detach`]; `unkey` false when the caller already removed the slot
-    /// from its `by_key` vector.
+    /// from its key's list.
     fn detach_with(&mut self, slot: u32, unkey: bool) -> Option<()> {
         let rec = self.slots.get(slot as usize)?;
-        let (seq, key, tid) = (rec.seq, (rec.id, rec.path), rec.writer_tid);
+        let (seq, tid) = (rec.seq, rec.writer_tid);
+        self.unorder(slot, seq)?;
+        // Emptied index vectors stay in their maps (the same keys come back soon); the
+        // maps are pruned when they hold many more keys than open records.
+        if unkey {
+            self.keys.remove(slot);
+        }
+        let stack = self.stack_of(tid, false);
+        if let Some(v) = self.stacks.get_mut(stack as usize) {
+            remove_slot(v, slot);
+        }
+        self.prune_if_sparse();
+        Some(())
+    }
+
+    /// Leaves a tombstone for the record of `slot` (span number `seq`) in the enter
+    /// order and counts it gone; `None` when it is not live there.
+    #[inline]
+    fn unorder(&mut self, slot: u32, seq: u64) -> Option<()> {
         let pos = self.position(seq)?;
         if self.order[pos].1 != slot {
             return None;
@@ -206,34 +203,20 @@ impl SpanStore {
         if self.order.len() > 2 * self.live + 32 {
             self.order.retain(|e| e.1 != GONE);
         }
-        // Emptied index vectors stay in their maps (the same keys come back soon); the
-        // maps are pruned when they hold many more keys than open records.
-        if unkey {
-            if let Some(v) = self.by_key.get_mut(&key) {
-                remove_slot(v, slot);
-            }
-        }
-        let stack = self.stack_of(tid, false);
-        if let Some(v) = self.stacks.get_mut(stack as usize) {
-            remove_slot(v, slot);
-        }
-        if self.by_key.len() + self.by_thread.len() > 4 * self.live + 256 {
-            self.prune();
-        }
         Some(())
     }
 
-    /// Drops the empty index vectors (kept for reuse, up to [`SPARE_VECS`]).
+    /// Prunes the index maps when they hold many more keys than open records.
+    #[inline]
+    fn prune_if_sparse(&mut self) {
+        if self.keys.keys() + self.by_thread.len() > 4 * self.live + 256 {
+            self.prune();
+        }
+    }
+
+    /// Drops the keys and threads without open records (their lists are reused).
     fn prune(&mut self) {
-        let spare = &mut self.spare;
-        self.by_key.retain(|_, v| {
-            if v.is_empty() {
-                recycle(spare, std::mem::take(v));
-                false
-            } else {
-                true
-            }
-        });
+        self.keys.prune();
         let (stacks, free) = (&self.stacks, &mut self.free_stacks);
         self.by_thread.retain(|_, &mut i| {
             let keep = !stacks[i as usize].is_empty();
@@ -325,7 +308,20 @@ impl SpanStore {
     /// (see [`SpanStore::slot`], [`SpanStore::release`]).
     #[inline]
     pub(crate) fn close_detached(&mut self, exit_tid: i64, id: i64, path: u32) -> Option<u32> {
-        let v = self.by_key.get_mut(&(id, path))?;
+        // The innermost record of the exit's thread, when it has the key, is the most
+        // recent one of that thread with the key: its list is known without hashing.
+        let stack = self.stack_of(exit_tid, false) as usize;
+        if let Some(&top) = self.stacks.get(stack).and_then(|v| v.last()) {
+            let r = &self.slots[top as usize];
+            if r.id == id && r.path == path {
+                self.unorder(top, r.seq)?;
+                self.keys.remove(top);
+                self.stacks[stack].pop();
+                self.prune_if_sparse();
+                return Some(top);
+            }
+        }
+        let v = self.keys.slots_mut((id, path))?;
         let slots = &self.slots;
         let same = v
             .iter()
@@ -339,8 +335,28 @@ impl SpanStore {
     /// The most recent open record with this id and tag path (parent lookup, C6).
     #[inline]
     pub fn most_recent(&self, id: i64, path: u32) -> Option<&OpenRecord> {
-        let slot = *self.by_key.get(&(id, path))?.last()?;
+        let slot = self.keys.newest((id, path))?;
         Some(&self.slots[slot as usize])
+    }
+
+    /// [`SpanStore::most_recent`], trying the innermost open record of thread `tid`
+    /// first (the parent of a new span mostly is that): when it has the key and is the
+    /// newest record with it, no hashing is needed.
+    #[inline]
+    pub(crate) fn most_recent_near(&self, id: i64, path: u32, tid: i64) -> Option<&OpenRecord> {
+        if let Some(top) = self.innermost_slot(tid) {
+            let r = &self.slots[top as usize];
+            if r.id == id && r.path == path && self.keys.is_newest(top) {
+                return Some(r);
+            }
+        }
+        self.most_recent(id, path)
+    }
+
+    /// The slot of the innermost open record of thread `tid`.
+    #[inline]
+    fn innermost_slot(&self, tid: i64) -> Option<u32> {
+        self.stack(tid)?.last().copied()
     }
 
     /// The innermost (most recently entered) open span written by thread `tid`.
@@ -522,5 +538,57 @@ mod tests {
         assert_eq!(s.innermost(1).unwrap().seq, a);
         assert_eq!(s.close(2, 5, 1).unwrap().seq, a);
         assert!(s.innermost(1).is_none() && s.is_empty());
+    }
+
+    /// The innermost-record shortcuts pick what the keyed lookups pick.
+    #[test]
+    fn innermost_shortcuts_agree_with_keyed_lookups() {
+        let mut s = SpanStore::new(16);
+        let (a, _) = s.open(rec(0, 1, 1));
+        let (b, _) = s.open(rec(0, 1, 2));
+        let (_c, _) = s.open(rec(0, 2, 1));
+        // Thread 1's innermost has another path: the newest of any thread.
+        assert_eq!(s.most_recent_near(0, 1, 1).unwrap().seq, b);
+        let (d, _) = s.open(rec(0, 1, 1));
+        assert_eq!(s.most_recent_near(0, 1, 1).unwrap().seq, d);
+        let (e, _) = s.open(rec(0, 1, 2));
+        // Thread 1's innermost has the key but is not the newest with it.
+        assert_eq!(s.most_recent_near(0, 1, 1).unwrap().seq, e);
+        assert_eq!(s.most_recent_near(0, 1, 3).unwrap().seq, e);
+        assert!(s.most_recent_near(9, 1, 1).is_none());
+        // Exits: thread 1 closes its own newest, then (innermost of another path)
+        // its older one; thread 3 has none and takes the newest of any thread.
+        let slot = s.close_detached(1, 0, 1).unwrap();
+        assert_eq!(s.slot(slot).seq, d);
+        s.release(slot);
+        assert_eq!(s.close(1, 0, 1).unwrap().seq, a);
+        assert_eq!(s.close(3, 0, 1).unwrap().seq, e);
+        assert_eq!(s.close(2, 0, 1).unwrap().seq, b);
+        assert!(s.close(1, 0, 1).is_none());
+        assert_eq!(s.len(), 1);
+    }
+
+    /// Thousands of short-lived keys: the key index is pruned again and again, its
+    /// lists are reused for other keys, and every lookup still finds the right record.
+    #[test]
+    fn pruned_and_reused_key_lists_stay_right() {
+        let mut s = SpanStore::new(4);
+        let (keep, _) = s.open(rec(-1, 0, 9));
+        for k in 0..3000i64 {
+            let path = (k % 50) as u32;
+            let (a, _) = s.open(rec(k, path, 1 + k % 3));
+            assert_eq!(s.most_recent_near(k, path, 1 + k % 3).unwrap().seq, a);
+            assert_eq!(s.most_recent(k, path).unwrap().seq, a);
+            if k % 2 == 0 {
+                assert_eq!(s.close(1 + k % 3, k, path).unwrap().seq, a);
+            } else {
+                assert_eq!(s.close(7, k, path).unwrap().seq, a);
+            }
+            assert!(s.most_recent(k, path).is_none());
+            assert!(s.most_recent_near(k, path, 1 + k % 3).is_none());
+        }
+        assert_eq!(s.most_recent_near(-1, 0, 9).unwrap().seq, keep);
+        assert_eq!(s.close(9, -1, 0).unwrap().seq, keep);
+        assert!(s.is_empty());
     }
 }
