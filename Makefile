@@ -15,6 +15,7 @@ setup:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
 test: setup lint test-rust test-python test-c test-demo
 	@echo "make test: all suites passed"

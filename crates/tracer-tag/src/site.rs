@@ -89,7 +89,7 @@ impl Markers {
 
 /// Starts a span on a literal tag path, with the markers built once for this call site
 /// (a hidden `static` [`Site`]): `let _s = static_span!("download_handler");`. Writes
-/// the same markers as [`span`](crate::span) with the same path, at the cost of the
+/// the same markers as [`span`](fn@crate::span) with the same path, at the cost of the
 /// two `write(2)` calls only.
 #[macro_export]
 macro_rules! static_span {

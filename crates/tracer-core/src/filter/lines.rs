@@ -576,7 +576,7 @@ impl<'a> EventSource for Line<'_, 'a> {
         })
     }
 
-    /// sysdig's `evt.info`, approximated as [`super::info::evt_info`] describes.
+    /// sysdig's `evt.info`, approximated as described in `filter/info.rs`.
     fn info(&self) -> Option<String> {
         Some(super::info::evt_info(self))
     }
