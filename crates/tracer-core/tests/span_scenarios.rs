@@ -6,12 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
-use tracer_core::bytestr::{join_args, join_tags};
-use tracer_core::correlate::Scope;
 use tracer_core::engine::{Consumer, Engine, EngineConfig};
-use tracer_core::event::{
-    Event, EventKind, FdTarget, Syscall, SyscallDetail, SyscallKind, ThreadInfo,
-};
+use tracer_core::event::{Event, EventKind, FdTarget, SyscallKind, ThreadInfo};
 use tracer_core::event_view::{EventClass, EventView};
 use tracer_core::fds::MarkerState;
 use tracer_core::grammar::Direction;
@@ -23,104 +19,12 @@ use tracer_core::views::{
 mod common;
 use common::{format_n, SCENARIOS};
 
-fn tid_pid(e: &Value) -> (i64, i64) {
-    (e["tid"].as_i64().unwrap(), e["pid"].as_i64().unwrap())
-}
-
-fn sys(kind: SyscallKind, ts: u64, res: i64, fd: i64) -> Syscall {
-    let mut s = Syscall::new(kind, ts.saturating_sub(7), res);
-    s.fd = fd;
-    s
-}
-
-/// Expands the scenario's events; returns events and the `repeat` counter per event.
-fn expand(scn: &Value) -> (Vec<Event>, Vec<Option<u64>>) {
-    let tracer_fd = scn["setup"]["tracer_fd"].as_i64().unwrap_or(3);
-    let flagged = scn["setup"]["evf_tracer_flag"].as_bool().unwrap_or(false);
-    let write = |tid, pid, ts: u64, text: &str| {
-        let data = text.as_bytes().to_vec();
-        let mut s = sys(SyscallKind::Write, ts, data.len() as i64, tracer_fd);
-        s.size = data.len() as u64;
-        s.data = Some(data);
-        s.null_dev = flagged;
-        Event {
-            ts,
-            tid,
-            pid,
-            kind: EventKind::Syscall(s),
-        }
-    };
-    let mut out = Vec::new();
-    let mut reps = Vec::new();
-    for e in scn["events"].as_array().unwrap() {
-        if let Some(n) = e["repeat"].as_u64() {
-            let (tid, pid) = tid_pid(e);
-            let t0 = e["ts_start"].as_u64().unwrap();
-            let step = e["ts_step"].as_u64().unwrap();
-            let tmpl = e["write"].as_str().unwrap();
-            for i in 0..n {
-                out.push(write(tid, pid, t0 + i * step, &format_n(tmpl, i)));
-                reps.push(Some(i));
-            }
-            continue;
-        }
-        let (tid, pid) = tid_pid(e);
-        let ts = e["ts"].as_u64().unwrap();
-        let ev = if let Some(text) = e["write"].as_str() {
-            write(tid, pid, ts, text)
-        } else if let Some(path) = e["open"].as_str() {
-            let fd = e["fd"].as_i64().unwrap();
-            let mut s = sys(SyscallKind::Openat, ts, fd, -1);
-            s.detail = SyscallDetail::Open {
-                path: path.to_string(),
-                dirfd: Some(-100),
-                flags: 1,
-                mode: 0,
-            };
-            Event {
-                ts,
-                tid,
-                pid,
-                kind: EventKind::Syscall(s),
-            }
-        } else if let Some(fd) = e["close"].as_i64() {
-            Event {
-                ts,
-                tid,
-                pid,
-                kind: EventKind::Syscall(sys(SyscallKind::Close, ts, 0, fd)),
-            }
-        } else if let Some(name) = e["syscall"].as_str() {
-            let s = match name {
-                "read" => {
-                    let data = e["data"].as_str().unwrap_or("").as_bytes().to_vec();
-                    let mut s = sys(
-                        SyscallKind::Read,
-                        ts,
-                        data.len() as i64,
-                        e["fd"].as_i64().unwrap(),
-                    );
-                    s.size = 4096;
-                    s.data = Some(data);
-                    s
-                }
-                "nanosleep" => sys(SyscallKind::Other(35), ts, 0, -1),
-                other => panic!("unknown syscall {other}"),
-            };
-            Event {
-                ts,
-                tid,
-                pid,
-                kind: EventKind::Syscall(s),
-            }
-        } else {
-            panic!("unknown event {e}");
-        };
-        out.push(ev);
-        reps.push(None);
-    }
-    (out, reps)
-}
+#[path = "span_scenarios/fields.rs"]
+mod fields;
+#[path = "span_scenarios/input.rs"]
+mod input;
+use fields::fields_of;
+use input::expand;
 
 /// What the test keeps of one view.
 #[derive(Debug, Clone)]
@@ -135,98 +39,6 @@ struct Seen {
 
 fn text(b: &[u8]) -> Value {
     Value::String(String::from_utf8_lossy(b).into_owned())
-}
-
-/// span.* and evtin display fields computable from a view.
-fn fields_of(v: &EventView<'_>) -> HashMap<String, Value> {
-    let mut f = HashMap::new();
-    let mut put = |k: &str, val: Value| {
-        f.insert(k.to_string(), val);
-    };
-    match &v.class {
-        EventClass::Tracer(t) => {
-            let rec = t.record;
-            put("span.id", json!(t.id));
-            put("span.tags", text(&join_tags(t.tags)));
-            put("span.ntags", json!(t.tags.len()));
-            put(
-                "span.nargs",
-                rec.map_or(Value::Null, |r| json!(r.args.len())),
-            );
-            put(
-                "span.args",
-                rec.map_or(Value::Null, |_| text(&join_args(t.args, b'='))),
-            );
-            put(
-                "span.enterargs",
-                rec.map_or(Value::Null, |r| text(&join_args(&r.args, b'='))),
-            );
-            put(
-                "span.duration",
-                t.duration_ns.map_or(Value::Null, |d| json!(d)),
-            );
-            put(
-                "span.time",
-                rec.map_or(Value::Null, |r| json!(format_span_time(r.enter_ts))),
-            );
-            put(
-                "span.rawtime",
-                rec.map_or(Value::Null, |r| json!(r.enter_ts.to_string())),
-            );
-            put(
-                "span.rawparenttime",
-                rec.and_then(|r| r.parent_enter_ts)
-                    .map_or(Value::Null, |p| json!(p.to_string())),
-            );
-            let n = t.tags.len();
-            for depth in 0..4usize {
-                let exit = t.dir == Direction::Exit;
-                let d = if exit && n == depth {
-                    t.duration_ns
-                } else {
-                    None
-                };
-                put(
-                    &format!("span.duration.fortag[{depth}]"),
-                    d.map_or(Value::Null, |d| json!(d)),
-                );
-                put(
-                    &format!("span.count.fortag[{depth}]"),
-                    json!((exit && n == depth) as u64),
-                );
-                put(
-                    &format!("span.childcount.fortag[{depth}]"),
-                    json!((exit && n > depth) as u64),
-                );
-            }
-            for scope in ["", "p.", "s.", "m."] {
-                put(&format!("evtin.span.{scope}tags"), Value::Null);
-                put(&format!("evtin.span.{scope}args"), Value::Null);
-            }
-        }
-        _ => {
-            for (scope, name) in [
-                (Scope::Thread, ""),
-                (Scope::Process, "p."),
-                (Scope::Children, "s."),
-                (Scope::Machine, "m."),
-            ] {
-                let rec = v
-                    .thread
-                    .filter(|t| t.has_tracer_state)
-                    .and_then(|_| v.innermost(scope));
-                put(
-                    &format!("evtin.span.{name}tags"),
-                    rec.map_or(Value::Null, |r| text(&join_tags(&r.tags))),
-                );
-                put(
-                    &format!("evtin.span.{name}args"),
-                    rec.map_or(Value::Null, |r| text(&join_args(&r.args, b':'))),
-                );
-            }
-        }
-    }
-    f
 }
 
 struct Collector {
