@@ -81,10 +81,8 @@ pub(crate) fn apply(
                 unix_path,
             },
         ) if res >= 0 => {
-            // The new fd replaces whatever the table had under its number.
-            if let Some(old) = fds.close(table, res) {
-                fds.recycle(old);
-            }
+            // The new fd replaces whatever the table had under its number (the
+            // insert replaces it: no separate removal).
             fds.update_socket_from(
                 table,
                 res,

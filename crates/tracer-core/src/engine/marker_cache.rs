@@ -354,6 +354,14 @@ mod tests {
                 "n=\\:,:",
                 "n=9: \t junk",
                 "k=a>b<c:",
+                // NUL bytes where the argument scanner meets them uncut.
+                "n\0=1:",
+                "n=1,\0m=2:",
+                "n=1:\0<:t:a::",
+                "n\\\0=1:",
+                "n:\0",
+                "a=1=b=2:",
+                "n=1,:",
             ] {
                 w.push(format!("{head}{rest}").into_bytes());
             }

@@ -379,7 +379,8 @@ impl FdTables {
     }
 
     /// [`FdTables::update_socket`] of an fd already taken out of the table: `old` is
-    /// its entry (`None`: unknown, e.g. the new fd of an `accept` just closed).
+    /// its entry (`None`: unknown, e.g. the new fd of an `accept`). An entry the table
+    /// still holds under `fd` is replaced.
     pub(crate) fn update_socket_from(
         &mut self,
         table: u64,
@@ -443,7 +444,9 @@ impl FdTables {
         }
         info.marker = MarkerState::NotTracer;
         self.rename(&mut info);
-        self.insert(table, fd, info);
+        if let Some(replaced) = self.fds.insert(table, fd, info) {
+            self.recycle(replaced);
+        }
     }
 
     /// An empty string for a new fd's path, reusing the memory of a closed fd's path

@@ -119,8 +119,19 @@ pub fn infer_local(remote: &SocketAddr) -> Option<SocketAddr> {
 
 /// A socket address (or none) as a cheap hash key: every part that its printed forms
 /// show (`fd_name`, `to_string`: address, port, IPv6 scope id), packed into integers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct AddrKey(u128, u64);
+
+/// Hashes the key as one word (equal keys still hash alike; equality compares every
+/// part): an endpoint-pair lookup per accept/connect hashes two words, not six.
+impl std::hash::Hash for AddrKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // The port stays in the low bits (the hasher mixes low bits into high ones).
+        let (lo, hi) = (self.0 as u64, (self.0 >> 64) as u64);
+        state.write_u64(self.1 ^ lo.rotate_left(16) ^ hi.rotate_left(40));
+    }
+}
 
 impl AddrKey {
     #[inline]

@@ -20,8 +20,25 @@ fn is_normal_absolute(p: &str) -> bool {
     if b.len() == 1 {
         return true;
     }
-    b[1..]
-        .split(|&c| c == b'/')
+    // One pass: an empty component shows as a slash after a slash or at the end; a
+    // `.` or `..` component starts with a dot, and only then are components compared.
+    let mut after_slash = true;
+    for &c in &b[1..] {
+        if after_slash {
+            match c {
+                b'/' => return false,
+                b'.' => return has_only_named_components(&b[1..]),
+                _ => {}
+            }
+        }
+        after_slash = c == b'/';
+    }
+    !after_slash
+}
+
+/// True when no `/`-separated component of `b` is empty, `.` or `..`.
+fn has_only_named_components(b: &[u8]) -> bool {
+    b.split(|&c| c == b'/')
         .all(|comp| !comp.is_empty() && comp != b"." && comp != b"..")
 }
 
@@ -93,11 +110,20 @@ mod tests {
 
     #[test]
     fn normal_absolute_paths() {
-        for p in ["/", "/a", "/a/b.c", "/.a/..b/...", "/a./b.."] {
+        for p in [
+            "/",
+            "/a",
+            "/a/b.c",
+            "/.a/..b/...",
+            "/a./b..",
+            "/a/.b/c",
+            "/a/b/.c.",
+        ] {
             assert!(is_normal_absolute(p), "{p}");
         }
         for p in [
             "", "a", "a/b", "//", "/a/", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a/.",
+            "/.a/../b", "/a/.b/", "//a",
         ] {
             assert!(!is_normal_absolute(p), "{p}");
         }

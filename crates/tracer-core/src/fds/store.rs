@@ -39,6 +39,7 @@ impl Table {
     }
 
     /// Inserts; returns the entry it replaced.
+    #[inline]
     fn insert(&mut self, fd: i64, info: FdInfo) -> Option<FdInfo> {
         if (fd as u64) < DENSE_FDS {
             let i = fd as usize;
@@ -149,11 +150,14 @@ impl FdStore {
         self.table_mut(table)?.get_mut(fd)
     }
 
-    /// Inserts (or replaces) an fd.
-    pub fn insert(&mut self, table: u64, fd: i64, info: FdInfo) {
-        if self.table_or_new(table).insert(fd, info).is_none() {
+    /// Inserts (or replaces) an fd; returns the entry it replaced.
+    #[inline]
+    pub fn insert(&mut self, table: u64, fd: i64, info: FdInfo) -> Option<FdInfo> {
+        let old = self.table_or_new(table).insert(fd, info);
+        if old.is_none() {
             self.live += 1;
         }
+        old
     }
 
     /// Inserts an fd unless the table has it.

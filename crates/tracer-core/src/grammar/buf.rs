@@ -112,6 +112,7 @@ impl MarkerBuf {
     }
 
     /// Ends a marker whose tags and arguments were pushed since `m`.
+    #[inline]
     pub fn end_marker(&mut self, m: Mark, dir: Direction, id: IdForm) {
         self.markers.push(MarkerRef {
             dir,

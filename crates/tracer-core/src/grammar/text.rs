@@ -95,6 +95,7 @@ fn scan_head(s: &[u8], buf: &mut MarkerBuf) -> Result<(Direction, IdForm, usize)
 
 /// Scans the arguments section of a text marker from `p` (just after its head) and
 /// ends the marker begun at `mark`; returns the position after its closing `:`.
+/// A NUL byte in `s` reads exactly as the end of the data.
 fn scan_args(
     s: &[u8],
     mut p: usize,
@@ -113,6 +114,26 @@ fn scan_args(
     }
     loop {
         let name = buf.pos();
+        // The usual argument, `name=value` then `,`, `:` or `=`, without escapes: two
+        // runs and two copies. Anything else goes through the byte loops below, from
+        // the argument's start (they give the same result for the usual argument).
+        let name_end = run_end(s, p, is_name_stop);
+        if at(s, name_end) == b'=' {
+            let value_end = run_end(s, name_end + 1, is_value_stop);
+            let sep = at(s, value_end);
+            if matches!(sep, b',' | b':' | b'=') {
+                buf.push_bytes(&s[p..name_end]);
+                let value = buf.pos();
+                buf.push_bytes(&s[name_end + 1..value_end]);
+                buf.end_arg(name, value);
+                p = value_end + 1;
+                if sep == b':' {
+                    buf.end_marker(mark, dir, id);
+                    return Ok(p);
+                }
+                continue;
+            }
+        }
         loop {
             match at(s, p) {
                 0 => break,
@@ -130,7 +151,7 @@ fn scan_args(
                     return Err(failed(p, "unescaped '>', '<' or LF in an argument name"))
                 }
                 _ => {
-                    let end = run_end(s, p, |c| matches!(c, b'\\' | b'=' | b'>' | b'<' | b'\n'));
+                    let end = run_end(s, p, is_name_stop);
                     buf.push_bytes(&s[p..end]);
                     p = end;
                 }
@@ -160,7 +181,7 @@ fn scan_args(
                 }
                 b',' | b':' | b'=' => break,
                 _ => {
-                    let end = run_end(s, p, |c| matches!(c, b'\\' | b',' | b':' | b'='));
+                    let end = run_end(s, p, is_value_stop);
                     buf.push_bytes(&s[p..end]);
                     p = end;
                 }
@@ -224,7 +245,10 @@ pub(crate) fn parse_with_head(
     head_len: usize,
     out: &mut MarkerBuf,
 ) -> bool {
-    let s = super::parse::c_str(data);
+    // Not cut at its first NUL (a `memchr` per write saved): the head's bytes hold no
+    // NUL (they scanned as a head), and the argument scanner reads a NUL byte exactly
+    // as the end of the data (its runs stop at NUL, `at` gives 0 past the end).
+    let s = data;
     if s.len() < head_len {
         return false;
     }
@@ -247,6 +271,20 @@ pub(crate) fn parse_with_head(
             false
         }
     }
+}
+
+/// Bytes that end a run of plain bytes in an argument name. A NUL byte ends runs too:
+/// `parse_with_head` scans writes that are not cut at their first NUL.
+#[inline]
+fn is_name_stop(c: u8) -> bool {
+    matches!(c, b'\\' | b'=' | b'>' | b'<' | b'\n' | 0)
+}
+
+/// Bytes that end a run of plain bytes in an argument value (NUL too, see
+/// [`is_name_stop`]).
+#[inline]
+fn is_value_stop(c: u8) -> bool {
+    matches!(c, b'\\' | b',' | b':' | b'=' | 0)
 }
 
 /// The end of the run of bytes starting at `p` that `special` does not stop (the first
