@@ -11,8 +11,8 @@ use crate::flags;
 use crate::meta::split_nul;
 use crate::pairing::Stored;
 use crate::params::{Field, RawEvent};
-use crate::sockaddr::{parse_sockaddr, parse_tuple, Tuple};
-use crate::spare::recycle_detail;
+use crate::sockaddr::{parse_sockaddr, parse_tuple, parse_tuple4, Tuple};
+use crate::spare::{owns_nothing, recycle_detail};
 pub(crate) use crate::spare::{recycle, Spare};
 
 /// Named sysdig event types that tracer-core does not model are reported as
@@ -177,6 +177,30 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
     }
 }
 
+/// The detail of a syscall whose socket tuple parameter is `b` ([`sock_detail`] of
+/// its [`parse_tuple`]), IPv4 tuples (the common case) decoded in place.
+#[inline(always)]
+fn tuple_detail(b: Option<&[u8]>, inbound: bool, proto: L4Proto) -> SyscallDetail {
+    match b.and_then(parse_tuple4) {
+        Some((s, d)) => {
+            let (local, remote) = if inbound { (d, s) } else { (s, d) };
+            SyscallDetail::Sock {
+                proto,
+                local,
+                remote,
+                unix_path: None,
+            }
+        }
+        None => other_tuple_detail(b, inbound, proto),
+    }
+}
+
+/// [`tuple_detail`] of tuples other than IPv4 ones (or none).
+#[inline(never)]
+fn other_tuple_detail(b: Option<&[u8]>, inbound: bool, proto: L4Proto) -> SyscallDetail {
+    sock_detail(b.and_then(parse_tuple), inbound, proto)
+}
+
 /// Builds the syscall of an exit event (and its enter, when paired) and decides
 /// payload retention (the caller then applies [`Live::apply`]):
 /// the exit's data buffer is kept only when the write is flagged as a tracer write
@@ -202,32 +226,98 @@ pub(crate) fn build_syscall(
     sc.kind = kind;
     sc.enter_ts = enter_ts;
     sc.res = res;
-    sc.size = 0;
-    sc.null_dev = false;
     sc.fd = enter.and_then(|e| e.fd()).unwrap_or(-1);
-    let mut keep_data = false;
-    if kind.io_dir().is_some() {
-        let size = match enter.and_then(|e| e.size()) {
-            Some(s) => s,
-            None => exit.int(Field::Size).unwrap_or(0),
-        };
-        sc.size = size.max(0) as u64;
-        keep_data = tracer_flag || (sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull));
+    if plain {
+        // A read or write without addresses (the common case): no detail.
+        sc.size = io_size(enter, exit);
         sc.null_dev = tracer_flag;
+        let keep_data = tracer_flag || (sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull));
+        set_data(sc, keep_data, exit, spare);
+        if !matches!(sc.detail, SyscallDetail::None) {
+            recycle_detail(sc, spare);
+        }
+    } else {
+        build_other(sc, kind, enter, exit, pid, tracer_flag, live, spare);
     }
-    // The previous event's payload buffer is refilled in place or kept for later.
-    if keep_data {
+}
+
+/// The `size` of an I/O syscall: the enter's, else the exit's.
+#[inline(always)]
+fn io_size(enter: Option<Stored<'_>>, exit: &RawEvent<'_>) -> u64 {
+    let size = match enter.and_then(|e| e.size()) {
+        Some(s) => s,
+        None => exit.int(Field::Size).unwrap_or(0),
+    };
+    size.max(0) as u64
+}
+
+/// Refills the previous event's payload buffer in place with the exit's data
+/// (`keep`), or keeps the buffer for later.
+#[inline(always)]
+fn set_data(sc: &mut Syscall, keep: bool, exit: &RawEvent<'_>, spare: &mut Spare) {
+    if keep {
         let d = sc.data.get_or_insert_with(|| spare.take_data());
         d.clear();
         d.extend_from_slice(exit.get(Field::Data).unwrap_or_default());
     } else if let Some(d) = sc.data.take() {
         spare.keep_data(d);
     }
-    if !matches!(sc.detail, SyscallDetail::None) {
-        recycle_detail(sc, spare);
+}
+
+/// [`build_syscall`] of the syscalls that are not plain reads or writes.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn build_other(
+    sc: &mut Syscall,
+    kind: SyscallKind,
+    enter: Option<Stored<'_>>,
+    exit: &RawEvent<'_>,
+    pid: i64,
+    tracer_flag: bool,
+    live: &Live,
+    spare: &mut Spare,
+) {
+    use SyscallKind::*;
+    sc.size = 0;
+    sc.null_dev = false;
+    // Reads and writes with addresses: their tuple's protocol is the fd's (looked up
+    // once for it and the payload rule).
+    let sock_io = matches!(kind, Sendto | Sendmsg | Recvfrom | Recvmsg);
+    let mut fd_kind = None;
+    let mut keep_data = false;
+    if kind.io_dir().is_some() {
+        sc.size = io_size(enter, exit);
+        if sock_io || (!tracer_flag && sc.fd >= 0) {
+            fd_kind = live.fd(pid, sc.fd);
+        }
+        keep_data = tracer_flag || (sc.fd >= 0 && fd_kind == Some(FdKind::DevNull));
+        sc.null_dev = tracer_flag;
     }
-    // Plain reads and writes have nothing more (the common case).
-    if !plain {
+    set_data(sc, keep_data, exit, spare);
+    if sock_io {
+        // The previous detail is overwritten in place unless it holds buffers.
+        if !owns_nothing(&sc.detail) {
+            recycle_detail(sc, spare);
+        }
+        let proto = match fd_kind {
+            Some(FdKind::Sock(p)) => p,
+            _ => L4Proto::Other,
+        };
+        // A send's tuple is its enter's, a receive's its exit's.
+        let send = matches!(kind, Sendto | Sendmsg);
+        let t = if send {
+            enter.and_then(|e| e.get(Field::Tuple))
+        } else {
+            exit.get(Field::Tuple)
+        };
+        std::mem::forget(std::mem::replace(
+            &mut sc.detail,
+            tuple_detail(t, !send, proto),
+        ));
+    } else {
+        if !matches!(sc.detail, SyscallDetail::None) {
+            recycle_detail(sc, spare);
+        }
         build_detail(sc, kind, enter, exit, pid, live, spare);
     }
 }
@@ -329,8 +419,8 @@ fn build_detail(
             );
         }
         Accept | Accept4 => {
-            let t = exit.get(Field::Tuple).and_then(parse_tuple);
-            put_detail(&mut sc.detail, sock_detail(t, true, L4Proto::Tcp));
+            let t = exit.get(Field::Tuple);
+            put_detail(&mut sc.detail, tuple_detail(t, true, L4Proto::Tcp));
         }
         Bind => {
             let proto = proto_of(live, sc.fd);
@@ -345,20 +435,6 @@ fn build_detail(
                     },
                     other => sock_detail(other, false, proto),
                 },
-            );
-        }
-        Sendto | Sendmsg => {
-            let proto = proto_of(live, sc.fd);
-            put_detail(
-                &mut sc.detail,
-                sock_detail(en(Field::Tuple).and_then(parse_tuple), false, proto),
-            );
-        }
-        Recvfrom | Recvmsg => {
-            let proto = proto_of(live, sc.fd);
-            put_detail(
-                &mut sc.detail,
-                sock_detail(exit.get(Field::Tuple).and_then(parse_tuple), true, proto),
             );
         }
         Pipe => {

@@ -1,7 +1,7 @@
 //! The compound parameter types of socket syscalls: SOCKTUPLE and SOCKADDR
 //! parameters, decoded for the reader and encoded for the writer.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 /// sysdig `PPM_AF_*` socket families.
 pub(crate) const AF_UNIX: u8 = 1;
@@ -47,6 +47,25 @@ pub(crate) fn parse_tuple(b: &[u8]) -> Option<Tuple> {
         }
         _ => None,
     }
+}
+
+/// The (source, destination) endpoints of an IPv4 SOCKTUPLE (the common case; see
+/// [`parse_tuple`], which gives the same endpoints), `None` for any other parameter.
+#[inline(always)]
+pub(crate) fn parse_tuple4(b: &[u8]) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
+    let &[AF_INET, s0, s1, s2, s3, sp0, sp1, d0, d1, d2, d3, dp0, dp1, ..] = b else {
+        return None;
+    };
+    let ep = |ip: [u8; 4], port: [u8; 2]| {
+        let (ip, port) = (u32::from_be_bytes(ip), u16::from_le_bytes(port));
+        // As `fdlist::endpoint`: the unspecified address with port 0 is no endpoint.
+        ((ip | port as u32) != 0)
+            .then(|| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port)))
+    };
+    Some((
+        ep([s0, s1, s2, s3], [sp0, sp1]),
+        ep([d0, d1, d2, d3], [dp0, dp1]),
+    ))
 }
 
 /// Decodes a SOCKADDR parameter.
@@ -150,5 +169,44 @@ mod tests {
             parse_tuple(&b),
             Some(Tuple::Inet(Some("[::1]:5".parse().unwrap()), Some(d)))
         );
+    }
+
+    #[test]
+    fn ipv4_fast_path_matches_parse_tuple() {
+        let a: SocketAddr = "127.0.0.1:8888".parse().unwrap();
+        let z: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let cases = [
+            (Some(a), Some("10.1.2.3:40001".parse().unwrap())),
+            (Some(a), None),
+            (None, Some(a)),
+            (
+                Some("0.0.0.0:80".parse().unwrap()),
+                Some("1.2.3.4:0".parse().unwrap()),
+            ),
+        ];
+        for (s, d) in cases {
+            let mut b = Vec::new();
+            encode_tuple(&mut b, s, d);
+            assert_eq!(parse_tuple4(&b), Some((s, d)));
+            assert_eq!(parse_tuple(&b), Some(Tuple::Inet(s, d)));
+            // Trailing bytes are ignored by both.
+            b.push(7);
+            assert_eq!(parse_tuple4(&b), Some((s, d)));
+        }
+        let mut b = Vec::new();
+        encode_tuple(&mut b, Some(z), Some(a));
+        assert_eq!(
+            parse_tuple4(&b),
+            Some((None, Some(a))),
+            "0.0.0.0:0 is no endpoint"
+        );
+        b.clear();
+        encode_tuple(&mut b, None, Some("[::1]:5".parse().unwrap()));
+        assert_eq!(parse_tuple4(&b), None, "IPv6 goes the general way");
+        b.clear();
+        encode_unix_tuple(&mut b, "/run/x.sock");
+        assert_eq!(parse_tuple4(&b), None);
+        assert_eq!(parse_tuple4(&[AF_INET, 1, 2, 3]), None, "short");
+        assert_eq!(parse_tuple4(&[]), None);
     }
 }

@@ -75,23 +75,42 @@ fn recycle_slow(sc: &mut Syscall, spare: &mut Spare) {
     }
 }
 
-/// Clears a syscall's detail, keeping an open's path buffer in `spare`.
-#[inline]
-pub(crate) fn recycle_detail(sc: &mut Syscall, spare: &mut Spare) {
+/// True for details that own no buffers (inet socket addresses too): they may be
+/// overwritten without their drop glue.
+#[inline(always)]
+pub(crate) fn owns_nothing(d: &SyscallDetail) -> bool {
     use SyscallDetail::*;
+    matches!(
+        d,
+        None | Dup { .. }
+            | Socket { .. }
+            | Sock {
+                unix_path: Option::None,
+                ..
+            }
+            | Pipe { .. }
+            | Sendfile { .. }
+            | Clone { .. }
+    )
+}
+
+/// Clears a syscall's detail, keeping an open's path buffer in `spare` (callers skip
+/// it for `None`, the common case).
+#[inline(never)]
+pub(crate) fn recycle_detail(sc: &mut Syscall, spare: &mut Spare) {
+    if owns_nothing(&sc.detail) {
+        // Overwritten without moving it out or calling the drop glue.
+        std::mem::forget(std::mem::replace(&mut sc.detail, SyscallDetail::None));
+    } else {
+        recycle_owning_detail(sc, spare);
+    }
+}
+
+/// [`recycle_detail`] of details that own buffers.
+#[inline(never)]
+fn recycle_owning_detail(sc: &mut Syscall, spare: &mut Spare) {
     match std::mem::take(&mut sc.detail) {
-        Open { path, .. } => spare.keep_path(path),
-        // Details that own nothing (inet socket addresses too): no drop glue to call.
-        d @ (None
-        | Dup { .. }
-        | Socket { .. }
-        | Sock {
-            unix_path: Option::None,
-            ..
-        }
-        | Pipe { .. }
-        | Sendfile { .. }
-        | Clone { .. }) => std::mem::forget(d),
+        SyscallDetail::Open { path, .. } => spare.keep_path(path),
         d => drop(d),
     }
 }
