@@ -310,10 +310,7 @@ fn build_other(
         } else {
             exit.get(Field::Tuple)
         };
-        std::mem::forget(std::mem::replace(
-            &mut sc.detail,
-            tuple_detail(t, !send, proto),
-        ));
+        put_detail(&mut sc.detail, tuple_detail(t, !send, proto));
     } else {
         if !matches!(sc.detail, SyscallDetail::None) {
             recycle_detail(sc, spare);
@@ -322,12 +319,12 @@ fn build_other(
     }
 }
 
-/// Sets a detail that is `SyscallDetail::None` (as [`build_detail`] finds it, recycled by
-/// its caller) without the call of the drop glue an assignment would make.
+/// Sets a detail that owns nothing (as its recycling caller leaves it, see
+/// [`owns_nothing`]) without the call of the drop glue an assignment would make.
 #[inline(always)]
 fn put_detail(slot: &mut SyscallDetail, d: SyscallDetail) {
     let old = std::mem::replace(slot, d);
-    if matches!(old, SyscallDetail::None) {
+    if owns_nothing(&old) {
         std::mem::forget(old);
     } else {
         drop(old);

@@ -96,6 +96,14 @@ impl Decoder {
         self.in_events
     }
 
+    /// True when the reader may go on with the next block without looking at the
+    /// decoder: among the events of a section, nothing queued, not stopped (what
+    /// [`Handled::Quiet`] promises).
+    #[inline(always)]
+    pub(crate) fn quiet(&self) -> bool {
+        self.in_events && self.queue.is_empty() && !self.done
+    }
+
     /// Reading stops at damage at stream offset `at`: a warning and a final `Lost`.
     pub(crate) fn stop(&mut self, at: u64, d: Damage) {
         let kind = match d {

@@ -324,13 +324,7 @@ fn fill(
                     }
                 }
                 Handled::Quiet => None,
-                Handled::Nothing => {
-                    if d.in_events() && d.queue.is_empty() && !d.done {
-                        None
-                    } else {
-                        Some(())
-                    }
-                }
+                Handled::Nothing => (!d.quiet()).then_some(()),
             }
         });
         n += built;
@@ -432,13 +426,7 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
             // among events, with nothing queued and the decoder not stopped (what the
             // caller would do next anyway).
             Handled::Quiet => None,
-            Handled::Nothing => {
-                if d.in_events() && d.queue.is_empty() && !d.done {
-                    None
-                } else {
-                    Some(false)
-                }
-            }
+            Handled::Nothing => (!d.quiet()).then_some(false),
         }
     });
     if let Some(built) = quick {
