@@ -5,6 +5,8 @@
 import os
 import sys
 
+from wlio import read_all
+
 datafile = sys.argv[1]
 null = os.open('/dev/null', os.O_WRONLY)
 print('ready', flush=True)
@@ -17,15 +19,7 @@ def child():
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        fd = os.open(datafile, os.O_RDONLY)
-        n = 0
-        while True:
-            b = os.read(fd, 4096)
-            if not b:
-                break
-            n += len(b)
-        os.close(fd)
-        os.write(w, str(n).encode())
+        os.write(w, str(read_all(datafile)).encode())
         os._exit(0)
     os.close(w)
     n = int(os.read(r, 64))

@@ -5,6 +5,8 @@ import os
 import sys
 import threading
 
+from wlio import read_all
+
 datafile = sys.argv[1]
 null = os.open('/dev/null', os.O_WRONLY)
 print('ready', flush=True)
@@ -12,15 +14,7 @@ sys.stdin.readline()
 
 
 def work(out):
-    fd = os.open(datafile, os.O_RDONLY)
-    n = 0
-    while True:
-        b = os.read(fd, 4096)
-        if not b:
-            break
-        n += len(b)
-    os.close(fd)
-    out.append((threading.get_native_id(), n))
+    out.append((threading.get_native_id(), read_all(datafile)))
 
 
 inside, outside = [], []
