@@ -70,7 +70,9 @@ impl InOut {
         self.bytes_in + self.bytes_out
     }
 
-    fn add(&mut self, o: InOut) {
+    /// Adds `o`'s bytes in and out.
+    #[inline]
+    pub(crate) fn add(&mut self, o: InOut) {
         self.bytes_in += o.bytes_in;
         self.bytes_out += o.bytes_out;
     }

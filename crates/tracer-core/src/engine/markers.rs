@@ -417,8 +417,7 @@ impl Engine {
         if let Some(p) = parent.and_then(|p| self.spans.get_mut_near(p, tid)) {
             p.child_ns += d.unwrap_or(0);
             p.children += 1;
-            p.child_bytes.bytes_in += bytes.bytes_in;
-            p.child_bytes.bytes_out += bytes.bytes_out;
+            p.child_bytes.add(bytes);
         }
     }
 
@@ -490,11 +489,9 @@ impl Engine {
 /// A record's bytes plus those of its finished descendants.
 #[inline]
 fn inclusive(rec: &OpenRecord) -> InOut {
-    let own = rec.io.totals();
-    InOut {
-        bytes_in: own.bytes_in + rec.child_bytes.bytes_in,
-        bytes_out: own.bytes_out + rec.child_bytes.bytes_out,
-    }
+    let mut b = rec.io.totals();
+    b.add(rec.child_bytes);
+    b
 }
 
 /// Counters and tag statistics of a record leaving the store; returns its (closed)

@@ -554,8 +554,7 @@ fn attribute(
     };
     // The view fd is the syscall's fd for every I/O syscall.
     charge(acc, fd_info, io);
-    counts.io.bytes_in += io.bytes_in;
-    counts.io.bytes_out += io.bytes_out;
+    counts.io.add(io);
     if let SyscallDetail::Sendfile { in_fd } = sc.detail {
         let io_in = InOut {
             bytes_in: io_bytes,
