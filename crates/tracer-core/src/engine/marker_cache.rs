@@ -155,6 +155,22 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     ra.iter().zip(rb).all(|(x, y)| x == y)
 }
 
+/// Whether hash `h` was seen last time its slot of the direct-mapped table `seen` was
+/// asked about (allocated on first use); remembers `h` in the slot otherwise.
+#[inline]
+fn seen_before(seen: &mut Vec<u64>, h: u64) -> bool {
+    if seen.is_empty() {
+        *seen = vec![0; SEEN_SLOTS];
+    }
+    // The top bits pick the slot (the hash's best-mixed ones).
+    let slot = &mut seen[(h >> (64 - SEEN_SLOTS.trailing_zeros())) as usize];
+    if *slot == h {
+        return true;
+    }
+    *slot = h;
+    false
+}
+
 impl MarkerCache {
     /// The decoded form of a write seen before, if cached.
     #[inline]
@@ -220,15 +236,7 @@ impl MarkerCache {
             return;
         };
         let h = hash_of(&data[..k]);
-        if self.heads_seen.is_empty() {
-            self.heads_seen = vec![0; SEEN_SLOTS];
-        }
-        let slot = &mut self.heads_seen[(h >> (64 - SEEN_SLOTS.trailing_zeros())) as usize];
-        if *slot != h {
-            *slot = h;
-            return;
-        }
-        if self.heads.contains_key(&h) {
+        if !seen_before(&mut self.heads_seen, h) || self.heads.contains_key(&h) {
             return;
         }
         // The guess is kept only when the parser agrees: then every write starting
@@ -267,13 +275,7 @@ impl MarkerCache {
         if data.len() > MAX_CACHED_WRITE {
             return;
         }
-        if self.seen.is_empty() {
-            self.seen = vec![0; SEEN_SLOTS];
-        }
-        // The top bits pick the slot (the hash's best-mixed ones).
-        let slot = &mut self.seen[(h >> (64 - SEEN_SLOTS.trailing_zeros())) as usize];
-        if *slot != h {
-            *slot = h;
+        if !seen_before(&mut self.seen, h) {
             return;
         }
         if self.entries.len() >= MAX_ENTRIES {
