@@ -75,31 +75,15 @@ pub(crate) fn socket_addr_text(a: &SocketAddr) -> String {
 
 /// Appends `a.b.c.d:port` (what `Display` prints for an IPv4 socket address).
 fn push_ipv4_port(out: &mut String, ip: &Ipv4Addr, port: u16) {
+    let mut digits = itoa::Buffer::new();
     for (i, o) in ip.octets().into_iter().enumerate() {
         if i > 0 {
             out.push('.');
         }
-        push_decimal(out, u32::from(o));
+        out.push_str(digits.format(o));
     }
     out.push(':');
-    push_decimal(out, u32::from(port));
-}
-
-/// Appends `n` in decimal (no leading zeros).
-fn push_decimal(out: &mut String, mut n: u32) {
-    let mut buf = [0u8; 10];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &d in &buf[i..] {
-        out.push(char::from(d));
-    }
+    out.push_str(digits.format(port));
 }
 
 /// The local endpoint sysdig infers for a datagram socket whose local side is unknown
