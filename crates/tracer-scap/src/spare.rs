@@ -91,6 +91,7 @@ pub(crate) fn owns_nothing(d: &SyscallDetail) -> bool {
             | Pipe { .. }
             | Sendfile { .. }
             | Clone { .. }
+            | Exit { .. }
     )
 }
 
