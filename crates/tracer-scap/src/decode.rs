@@ -11,6 +11,7 @@ use crate::flags;
 use crate::meta::split_nul;
 use crate::pairing::Stored;
 use crate::params::{Field, RawEvent};
+use crate::shape::{Fixed, Loc, Shape};
 use crate::sockaddr::{parse_sockaddr, parse_tuple, parse_tuple4, Tuple};
 use crate::spare::{owns_nothing, recycle_detail};
 pub(crate) use crate::spare::{recycle, Spare};
@@ -102,14 +103,18 @@ pub(crate) struct TypeInfo {
     pub(crate) meaning: Meaning,
     /// The meaning is a syscall (`Sys`, `OtherSys`, `Fcntl` or `Generic`).
     pub(crate) syscall: bool,
-    /// An enter of this type is stored whole for its exit: everything but plain reads
-    /// and writes, whose exits only use the enter's fd and size.
+    /// An enter of this type is stored whole for its exit: when the exit's syscall
+    /// reads more of its enter than the fd and size ([`reads_enter`]).
     pub(crate) full_enter: bool,
     /// An exit of this type is a plain read or write ([`plain_io`]): no detail to build.
     pub(crate) plain: bool,
     /// An exit of this type may change the live tables or teach ids
     /// ([`changes_tables`] of any kind it can become).
     pub(crate) tables: bool,
+    /// The fixed layout (see [`crate::shape`]) of the events the decoder handles
+    /// without [`RawEvent`] when they have it: syscall enters not stored whole (whose
+    /// `fd`, if any, is a fixed-size `fd` parameter) and plain exits.
+    pub(crate) shape: Option<Shape>,
 }
 
 /// The [`TypeInfo`] of type ids beyond the table.
@@ -119,6 +124,7 @@ pub(crate) const UNKNOWN_TYPE: TypeInfo = TypeInfo {
     full_enter: true,
     plain: false,
     tables: false,
+    shape: None,
 };
 
 /// The [`TypeInfo`] of all event type ids (index = id), computed once.
@@ -127,13 +133,31 @@ pub(crate) fn type_infos() -> &'static [TypeInfo; EVENT_MAX as usize] {
     T.get_or_init(|| {
         let m = meanings();
         let plain = |i: usize| matches!(m.get(i), Some(Meaning::Sys(k)) if plain_io(*k));
-        std::array::from_fn(|i| TypeInfo {
-            meaning: m[i],
-            syscall: matches!(
+        let syscall = |i: usize| {
+            matches!(
                 m[i],
                 Meaning::Sys(_) | Meaning::OtherSys | Meaning::Fcntl | Meaning::Generic
-            ),
-            full_enter: !(plain(i) && plain(i + 1)),
+            )
+        };
+        // The exit of enter `i` is `i + 1` (pairs are checked).
+        let full_enter = |i: usize| m.get(i + 1).is_none_or(|x| reads_enter(*x));
+        let shape = |i: usize| {
+            let info = &EVENT_TABLE[i];
+            let s = Shape::of(info)?;
+            let fits = if i.is_multiple_of(2) {
+                // The enter's `fd`, else its `out_fd`, is stored.
+                let fd_ok = s.fd.is_fixed()
+                    || (s.fd == Loc::ABSENT && info.params.iter().all(|(n, _)| *n != "out_fd"));
+                syscall(i) && !full_enter(i) && fd_ok
+            } else {
+                plain(i)
+            };
+            fits.then_some(s)
+        };
+        std::array::from_fn(|i| TypeInfo {
+            meaning: m[i],
+            syscall: syscall(i),
+            full_enter: full_enter(i),
             plain: plain(i),
             tables: match m[i] {
                 Meaning::Sys(k) => changes_tables(k),
@@ -141,8 +165,34 @@ pub(crate) fn type_infos() -> &'static [TypeInfo; EVENT_MAX as usize] {
                 Meaning::Fcntl => true,
                 _ => false,
             },
+            shape: shape(i),
         })
     })
+}
+
+/// True when the syscall of an exit of meaning `m` is built from more of its enter
+/// than the fd, size and timestamp (see [`build_other`], [`build_detail`],
+/// [`fcntl_kind`] and [`generic_kind`]); then the enter is stored whole.
+fn reads_enter(m: Meaning) -> bool {
+    use SyscallKind::*;
+    match m {
+        Meaning::Sys(k) => matches!(
+            k,
+            Open | Openat
+                | Openat2
+                | Creat
+                | Socket
+                | Connect
+                | Sendfile
+                | Execve
+                | Sendto
+                | Sendmsg
+        ),
+        Meaning::OtherSys => false,
+        // Fcntl and Generic read theirs; the others are no syscalls (kept whole as
+        // before, to be safe).
+        _ => true,
+    }
 }
 
 /// Appends `b` (a string parameter, NUL-terminated or not) to `out`, lossily decoded.
@@ -201,6 +251,58 @@ fn other_tuple_detail(b: Option<&[u8]>, inbound: bool, proto: L4Proto) -> Syscal
     sock_detail(b.and_then(parse_tuple), inbound, proto)
 }
 
+/// What building a syscall takes from its exit event besides its type (the plain
+/// reads and writes take nothing else): from a [`RawEvent`], or from an event of a
+/// fixed shape ([`Fixed`]).
+pub(crate) trait ExitParams<'a> {
+    /// The event's timestamp.
+    fn ts(&self) -> u64;
+    /// The return value (parameter 0).
+    fn res(&self) -> Option<i64>;
+    /// The `size` parameter.
+    fn size(&self) -> Option<i64>;
+    /// The `data` parameter.
+    fn data(&self) -> Option<&'a [u8]>;
+}
+
+impl<'a> ExitParams<'a> for RawEvent<'a> {
+    #[inline(always)]
+    fn ts(&self) -> u64 {
+        self.ts
+    }
+    #[inline(always)]
+    fn res(&self) -> Option<i64> {
+        RawEvent::res(self)
+    }
+    #[inline(always)]
+    fn size(&self) -> Option<i64> {
+        self.int(Field::Size)
+    }
+    #[inline(always)]
+    fn data(&self) -> Option<&'a [u8]> {
+        self.get(Field::Data)
+    }
+}
+
+impl<'a> ExitParams<'a> for Fixed<'a> {
+    #[inline(always)]
+    fn ts(&self) -> u64 {
+        Fixed::ts(self)
+    }
+    #[inline(always)]
+    fn res(&self) -> Option<i64> {
+        self.int(self.shape().res)
+    }
+    #[inline(always)]
+    fn size(&self) -> Option<i64> {
+        self.int(self.shape().size)
+    }
+    #[inline(always)]
+    fn data(&self) -> Option<&'a [u8]> {
+        self.get(self.shape().data)
+    }
+}
+
 /// Builds the syscall of an exit event (and its enter, when paired) and decides
 /// payload retention (the caller then applies [`Live::apply`]):
 /// the exit's data buffer is kept only when the write is flagged as a tracer write
@@ -219,7 +321,24 @@ pub(crate) fn build_syscall(
     live: &Live,
     spare: &mut Spare,
 ) {
-    let enter_ts = enter.map_or(exit.ts, |e| e.ts().min(exit.ts));
+    if plain {
+        build_plain(sc, kind, enter, exit, pid, tracer_flag, live, spare);
+    } else {
+        set_common(sc, kind, enter, exit);
+        build_other(sc, kind, enter, exit, pid, tracer_flag, live, spare);
+    }
+}
+
+/// Sets the fields every syscall has from its enter and exit.
+#[inline(always)]
+fn set_common<'a>(
+    sc: &mut Syscall,
+    kind: SyscallKind,
+    enter: Option<Stored<'_>>,
+    exit: &impl ExitParams<'a>,
+) {
+    let ts = exit.ts();
+    let enter_ts = enter.map_or(ts, |e| e.ts().min(ts));
     let res = exit.res().unwrap_or(0);
     // Every field is written: `sc` is reused from the previous event (in place, to
     // avoid moving the large event struct around).
@@ -227,26 +346,38 @@ pub(crate) fn build_syscall(
     sc.enter_ts = enter_ts;
     sc.res = res;
     sc.fd = enter.and_then(|e| e.fd()).unwrap_or(-1);
-    if plain {
-        // A read or write without addresses (the common case): no detail.
-        sc.size = io_size(enter, exit);
-        sc.null_dev = tracer_flag;
-        let keep_data = tracer_flag || (sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull));
-        set_data(sc, keep_data, exit, spare);
-        if !matches!(sc.detail, SyscallDetail::None) {
-            recycle_detail(sc, spare);
-        }
-    } else {
-        build_other(sc, kind, enter, exit, pid, tracer_flag, live, spare);
+}
+
+/// [`build_syscall`] of a read or write without addresses (the common case): no
+/// detail.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn build_plain<'a>(
+    sc: &mut Syscall,
+    kind: SyscallKind,
+    enter: Option<Stored<'_>>,
+    exit: &impl ExitParams<'a>,
+    pid: i64,
+    tracer_flag: bool,
+    live: &Live,
+    spare: &mut Spare,
+) {
+    set_common(sc, kind, enter, exit);
+    sc.size = io_size(enter, exit);
+    sc.null_dev = tracer_flag;
+    let keep_data = tracer_flag || (sc.fd >= 0 && live.fd(pid, sc.fd) == Some(FdKind::DevNull));
+    set_data(sc, keep_data, exit, spare);
+    if !matches!(sc.detail, SyscallDetail::None) {
+        recycle_detail(sc, spare);
     }
 }
 
 /// The `size` of an I/O syscall: the enter's, else the exit's.
 #[inline(always)]
-fn io_size(enter: Option<Stored<'_>>, exit: &RawEvent<'_>) -> u64 {
+fn io_size<'a>(enter: Option<Stored<'_>>, exit: &impl ExitParams<'a>) -> u64 {
     let size = match enter.and_then(|e| e.size()) {
         Some(s) => s,
-        None => exit.int(Field::Size).unwrap_or(0),
+        None => exit.size().unwrap_or(0),
     };
     size.max(0) as u64
 }
@@ -254,11 +385,11 @@ fn io_size(enter: Option<Stored<'_>>, exit: &RawEvent<'_>) -> u64 {
 /// Refills the previous event's payload buffer in place with the exit's data
 /// (`keep`), or keeps the buffer for later.
 #[inline(always)]
-fn set_data(sc: &mut Syscall, keep: bool, exit: &RawEvent<'_>, spare: &mut Spare) {
+fn set_data<'a>(sc: &mut Syscall, keep: bool, exit: &impl ExitParams<'a>, spare: &mut Spare) {
     if keep {
         let d = sc.data.get_or_insert_with(|| spare.take_data());
         d.clear();
-        d.extend_from_slice(exit.get(Field::Data).unwrap_or_default());
+        d.extend_from_slice(exit.data().unwrap_or_default());
     } else if let Some(d) = sc.data.take() {
         spare.keep_data(d);
     }

@@ -16,7 +16,7 @@ use crate::evtable::EVENT_MAX;
 use crate::fdlist::FdEntry;
 use crate::framing::Damage;
 use crate::meta::{self, Interface, MachineInfo, ProcessEntry, UserEntry};
-use crate::pairing::Pairing;
+use crate::pairing::{Pairing, Stored};
 use crate::params::{layouts, Layouts, RawEvent};
 use crate::reader::ReadStats;
 
@@ -229,6 +229,16 @@ impl Decoder {
         } else {
             0
         };
+        // The common events, once among the events of a section: plain reads and
+        // writes of the table's shape.
+        if v2 && !large && self.in_events {
+            if let Some(h) = payload
+                .get(prefix..)
+                .and_then(|p| self.handle_fixed(p, dump_flags, out))
+            {
+                return h;
+            }
+        }
         let Some(ev) = payload
             .get(prefix..)
             .and_then(|p| RawEvent::parse_with(p, v2, large, self.layouts))
@@ -279,19 +289,8 @@ impl Decoder {
             }
             return quiet;
         }
-        // Exit: pair with the enter of the same thread.
-        // Another syscall's live enter is dropped (sysdig would mis-pair it).
-        let (enter, dropped) = self.pending.take(ev.tid, et);
-        if dropped {
-            self.stats.enters_without_exit += 1;
-        }
-        if enter.is_none() {
-            self.stats.exits_without_enter += 1;
-        }
-        let tracer_flag = dump_flags & DF_TRACER != 0;
-        if tracer_flag {
-            self.stats.tracer_flagged += 1;
-        }
+        let (enter, tracer_flag) =
+            pair_exit(&mut self.pending, &mut self.stats, ev.tid, et, dump_flags);
         let enter_type = et - 1;
         let kind = match m {
             Meaning::Sys(k) => k,
@@ -328,6 +327,69 @@ impl Decoder {
         cur.tid = tid;
         cur.pid = pid;
         Handled::Built
+    }
+
+    /// [`Decoder::handle_event`] of an event (`ev`: v2 header, u16 lengths) whose type
+    /// has a [`crate::shape::Shape`] (syscall enters not stored whole, plain exits),
+    /// when the event has it and the decoder is among events: the same counts, pairing
+    /// and event, without [`RawEvent`]. `None` (and nothing done) otherwise.
+    #[inline(always)]
+    fn handle_fixed(&mut self, ev: &[u8], dump_flags: u32, out: &mut Event) -> Option<Handled> {
+        let (h, _) = ev.split_first_chunk::<22>()?;
+        let et = u16::from_le_bytes([h[20], h[21]]);
+        let info = self.types.get(et as usize)?;
+        let shape = info.shape.as_ref()?;
+        let enter = et.is_multiple_of(2);
+        // Shaped exits are plain reads and writes (the kind of an enter is not used).
+        let kind = match info.meaning {
+            Meaning::Sys(k) => k,
+            _ if enter => SyscallKind::Other(0),
+            _ => return None,
+        };
+        let ev = shape.view(ev)?;
+        self.stats.raw_events += 1;
+        let ts = ev.ts();
+        self.last_ts = self.last_ts.max(ts);
+        if let Some(n) = self.stats.by_type.get_mut(et as usize) {
+            *n += 1;
+        }
+        let tid = ev.tid();
+        let s = ev.shape();
+        if enter {
+            // Shaped enters are syscalls not kept whole (with their fd in `fd`, if any).
+            if self
+                .pending
+                .enter_io(tid, ts, et, ev.int(s.fd), ev.int(s.size))
+            {
+                self.stats.enters_without_exit += 1;
+            }
+            return Some(Handled::Quiet);
+        }
+        let (enter, tracer_flag) =
+            pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
+        let tid = tid as i64;
+        let pid = self.live.pid_of(tid);
+        if !matches!(out.kind, EventKind::Syscall(_)) {
+            make_syscall(out);
+        }
+        let EventKind::Syscall(sc) = &mut out.kind else {
+            unreachable!("just set")
+        };
+        // Plain reads and writes change no tables.
+        decode::build_plain(
+            sc,
+            kind,
+            enter,
+            &ev,
+            pid,
+            tracer_flag,
+            &self.live,
+            &mut self.spare,
+        );
+        out.ts = ts;
+        out.tid = tid;
+        out.pid = pid;
+        Some(Handled::Built)
     }
 
     /// A syscall's effects on the live tables; the pid of its thread afterwards.
@@ -386,6 +448,31 @@ impl Decoder {
         };
         true
     }
+}
+
+/// Pairs the exit of type `et` on `tid` with its thread's enter (consumed) and counts
+/// what is unpaired; also whether the exit is flagged as a tracer write.
+#[inline(always)]
+fn pair_exit<'p>(
+    pending: &'p mut Pairing,
+    stats: &mut ReadStats,
+    tid: u64,
+    et: u16,
+    dump_flags: u32,
+) -> (Option<Stored<'p>>, bool) {
+    // Another syscall's live enter is dropped (sysdig would mis-pair it).
+    let (enter, dropped) = pending.take(tid, et);
+    if dropped {
+        stats.enters_without_exit += 1;
+    }
+    if enter.is_none() {
+        stats.exits_without_enter += 1;
+    }
+    let tracer_flag = dump_flags & DF_TRACER != 0;
+    if tracer_flag {
+        stats.tracer_flagged += 1;
+    }
+    (enter, tracer_flag)
 }
 
 /// Makes `out` a syscall event (its fields are all set by the caller).

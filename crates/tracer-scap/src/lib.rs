@@ -29,6 +29,7 @@ mod meta;
 mod pairing;
 mod params;
 mod reader;
+mod shape;
 mod sockaddr;
 mod spare;
 pub mod synth;

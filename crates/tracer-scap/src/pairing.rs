@@ -112,7 +112,30 @@ impl Pairing {
     /// (needed unless the exit is a plain read or write).
     #[inline(always)]
     pub(crate) fn enter(&mut self, ev: &RawEvent<'_>, full: bool) -> bool {
-        let tid = ev.tid;
+        let fd = ev.int(Field::Fd).or_else(|| ev.int(Field::OutFd));
+        let superseded = self.enter_io(ev.tid, ev.ts, ev.etype, fd, ev.int(Field::Size));
+        let p = &mut self.hot;
+        p.full = full;
+        if full {
+            p.head = ev.head;
+            p.bytes.clear();
+            p.bytes.extend_from_slice(ev.bytes());
+        }
+        superseded
+    }
+
+    /// Stores the enter of type `etype` on `tid` at `ts` with its `fd` (or `out_fd`) and
+    /// `size` parameters only (not [`Pending::full`]); returns true as
+    /// [`Pairing::enter`] does.
+    #[inline(always)]
+    pub(crate) fn enter_io(
+        &mut self,
+        tid: u64,
+        ts: u64,
+        etype: u16,
+        fd: Option<i64>,
+        size: Option<i64>,
+    ) -> bool {
         let mut superseded = false;
         if self.hot.live {
             if self.hot_tid != tid {
@@ -126,17 +149,12 @@ impl Pairing {
         }
         self.hot_tid = tid;
         let p = &mut self.hot;
-        p.ts = ev.ts;
-        p.etype = ev.etype;
+        p.ts = ts;
+        p.etype = etype;
         p.live = true;
-        p.fd = ev.int(Field::Fd).or_else(|| ev.int(Field::OutFd));
-        p.size = ev.int(Field::Size);
-        p.full = full;
-        if full {
-            p.head = ev.head;
-            p.bytes.clear();
-            p.bytes.extend_from_slice(ev.bytes());
-        }
+        p.fd = fd;
+        p.size = size;
+        p.full = false;
         superseded
     }
 
