@@ -387,7 +387,10 @@ fn io_size<'a>(enter: Option<Stored<'_>>, exit: &impl ExitParams<'a>) -> u64 {
 #[inline(always)]
 fn set_data<'a>(sc: &mut Syscall, keep: bool, exit: &impl ExitParams<'a>, spare: &mut Spare) {
     if keep {
-        let d = sc.data.get_or_insert_with(|| spare.take_data());
+        let d = match &mut sc.data {
+            Some(d) => d,
+            none => none.insert(spare.take_data()),
+        };
         d.clear();
         d.extend_from_slice(exit.data().unwrap_or_default());
     } else if let Some(d) = sc.data.take() {
@@ -446,8 +449,39 @@ fn build_other(
         if !matches!(sc.detail, SyscallDetail::None) {
             recycle_detail(sc, spare);
         }
-        build_detail(sc, kind, enter, exit, pid, live, spare);
+        // (Closes, listens and the syscalls tracer-core does not model have none.)
+        if has_detail(kind) {
+            build_detail(sc, kind, enter, exit, pid, live, spare);
+        }
     }
+}
+
+/// The kinds [`build_detail`] gives a detail (it leaves the others' `None`).
+#[inline(always)]
+fn has_detail(kind: SyscallKind) -> bool {
+    use SyscallKind::*;
+    matches!(
+        kind,
+        Open | Openat
+            | Openat2
+            | Creat
+            | Socket
+            | Connect
+            | Accept
+            | Accept4
+            | Bind
+            | Pipe
+            | Sendfile
+            | Dup
+            | Dup2
+            | Dup3
+            | FcntlDup
+            | Clone
+            | Clone3
+            | Fork
+            | Vfork
+            | Execve
+    )
 }
 
 /// Sets a detail that owns nothing (as its recycling caller leaves it, see

@@ -35,18 +35,36 @@ pub fn open_flags_to_ppm(linux: u32) -> u32 {
 
 /// sysdig `PPM_O_*` flags → Linux `O_*` flags (inverse of [`open_flags_to_ppm`]).
 pub fn open_flags_from_ppm(ppm: u32) -> u32 {
-    let mut linux = match ppm & 3 {
+    let linux = match ppm & 3 {
         2 => 1,
         3 => 2,
         _ => 0,
     };
-    for &(p, l) in OPEN_BITS {
-        if ppm & p != 0 {
-            linux |= l;
-        }
-    }
-    linux
+    // `OPEN_BITS` are bits 2..=13 of `ppm`: three table lookups of four bits each.
+    let nib = |k: usize| OPEN_NIBBLES[k][((ppm >> (2 + 4 * k)) & 15) as usize];
+    linux | nib(0) | nib(1) | nib(2)
 }
+
+/// The Linux flags of the four `OPEN_BITS` at bits `2 + 4k..2 + 4k + 4` of a `PPM_O_*`
+/// value, for each value of those bits.
+const fn open_nibbles(k: usize) -> [u32; 16] {
+    let mut t = [0u32; 16];
+    let mut v = 0;
+    while v < 16 {
+        let mut i = 0;
+        while i < OPEN_BITS.len() {
+            let (p, l) = OPEN_BITS[i];
+            if ((v as u32) << (2 + 4 * k)) & p != 0 {
+                t[v] |= l;
+            }
+            i += 1;
+        }
+        v += 1;
+    }
+    t
+}
+
+const OPEN_NIBBLES: [[u32; 16]; 3] = [open_nibbles(0), open_nibbles(1), open_nibbles(2)];
 
 /// (PPM_CL_* bit, Linux CLONE_* bit).
 const CLONE_BITS: &[(u32, u64)] = &[
@@ -111,6 +129,29 @@ mod tests {
         // Doc examples: O_WRONLY|O_CREAT = PPM 6; O_RDONLY = PPM 1.
         assert_eq!(open_flags_to_ppm(0o101), 6);
         assert_eq!(open_flags_to_ppm(0), 1);
+    }
+
+    #[test]
+    fn open_flags_from_every_ppm_bit() {
+        // The bit-by-bit conversion, for every combination of the known bits.
+        for ppm in 0u32..1 << 14 {
+            let mut linux = match ppm & 3 {
+                2 => 1,
+                3 => 2,
+                _ => 0,
+            };
+            for &(p, l) in OPEN_BITS {
+                if ppm & p != 0 {
+                    linux |= l;
+                }
+            }
+            assert_eq!(open_flags_from_ppm(ppm), linux, "{ppm:b}");
+            assert_eq!(
+                open_flags_from_ppm(ppm | 0xffff_c000),
+                linux,
+                "unknown bits"
+            );
+        }
     }
 
     #[test]
