@@ -241,6 +241,8 @@ fn tuple_detail(b: Option<&[u8]>, inbound: bool, proto: L4Proto) -> SyscallDetai
                 unix_path: None,
             }
         }
+        // No tuple, or an empty one (common for sends on connected sockets): none.
+        None if b.is_none_or(<[u8]>::is_empty) => SyscallDetail::None,
         None => other_tuple_detail(b, inbound, proto),
     }
 }
@@ -696,13 +698,19 @@ pub(crate) fn changes_tables(kind: SyscallKind) -> bool {
     )
 }
 
+/// The kinds whose exits may teach ids ([`learn_ids`]): clones and execve.
+#[inline(always)]
+pub(crate) fn learns_ids(kind: SyscallKind) -> bool {
+    use SyscallKind::*;
+    matches!(kind, Clone | Clone3 | Fork | Vfork | Execve)
+}
+
 /// Ids an exit event teaches about its own thread: the child side of a clone and a
 /// successful execve carry the thread's pid.
 /// Returns true when it learnt something.
 #[inline]
 pub(crate) fn learn_ids(kind: SyscallKind, exit: &RawEvent<'_>, tid: i64, live: &mut Live) -> bool {
-    use SyscallKind::*;
-    if matches!(kind, Clone | Clone3 | Fork | Vfork | Execve) && exit.res() == Some(0) {
+    if learns_ids(kind) && exit.res() == Some(0) {
         if let Some(p) = exit.int(Field::Pid) {
             live.set_thread(tid, p);
             return true;

@@ -335,7 +335,8 @@ impl Decoder {
     /// and event, without [`RawEvent`]. `None` (and nothing done) otherwise.
     #[inline(always)]
     fn handle_fixed(&mut self, ev: &[u8], dump_flags: u32, out: &mut Event) -> Option<Handled> {
-        let (h, _) = ev.split_first_chunk::<22>()?;
+        // (As long as [`crate::shape::Shape::view`] needs.)
+        let h = ev.first_chunk::<38>()?;
         let et = u16::from_le_bytes([h[20], h[21]]);
         let info = self.types.get(et as usize)?;
         let shape = info.shape.as_ref()?;
@@ -393,8 +394,19 @@ impl Decoder {
     }
 
     /// A syscall's effects on the live tables; the pid of its thread afterwards.
-    #[inline(never)]
+    #[inline(always)]
     fn apply_syscall(&mut self, sc: &Syscall, ev: &RawEvent<'_>, pid: i64) -> i64 {
+        if decode::learns_ids(sc.kind) {
+            self.apply_and_learn(sc, ev, pid)
+        } else {
+            self.live.apply(sc, pid);
+            pid
+        }
+    }
+
+    /// [`Decoder::apply_syscall`] of the syscalls that may teach ids.
+    #[inline(never)]
+    fn apply_and_learn(&mut self, sc: &Syscall, ev: &RawEvent<'_>, pid: i64) -> i64 {
         let tid = ev.tid as i64;
         self.live.apply(sc, pid);
         // The clone child / execve may have taught us the pid of this very thread.
