@@ -9,7 +9,8 @@ use tracer_core::event::{Event, EventKind, FdTarget, Syscall, SyscallKind, Threa
 
 use crate::block::{BlockKind, DF_TRACER};
 use crate::decode::{
-    self, file_kind, FdKind, Live, Meaning, Spare, TypeInfo, OTHER_EVENT_BASE, UNKNOWN_TYPE,
+    self, file_kind, ExitHead, FdKind, Live, Meaning, Spare, TypeInfo, OTHER_EVENT_BASE,
+    UNKNOWN_TYPE,
 };
 use crate::error::{ScapWarning, WarningKind};
 use crate::evtable::EVENT_MAX;
@@ -341,12 +342,6 @@ impl Decoder {
         let info = self.types.get(et as usize)?;
         let shape = info.shape.as_ref()?;
         let enter = et.is_multiple_of(2);
-        // Shaped exits are plain reads and writes (the kind of an enter is not used).
-        let kind = match info.meaning {
-            Meaning::Sys(k) => k,
-            _ if enter => SyscallKind::Other(0),
-            _ => return None,
-        };
         let ev = shape.view(ev)?;
         self.stats.raw_events += 1;
         let ts = ev.ts();
@@ -365,6 +360,16 @@ impl Decoder {
                 self.stats.enters_without_exit += 1;
             }
             return Some(Handled::Quiet);
+        }
+        // Shaped exits are plain reads and writes, and bare exits (see
+        // `decode::build_bare`), of syscalls whose kind is the type's.
+        let kind = info.kind;
+        if !info.plain {
+            let exit = ExitHead {
+                ts,
+                res: ev.int(s.res),
+            };
+            return Some(self.exit_bare(exit, tid, et, kind, info.tables, dump_flags, out));
         }
         let (enter, tracer_flag) =
             pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
@@ -391,6 +396,41 @@ impl Decoder {
         out.tid = tid;
         out.pid = pid;
         Some(Handled::Built)
+    }
+
+    /// [`Decoder::handle_fixed`] of a bare exit (see [`decode::build_bare`]; `tables`:
+    /// its [`TypeInfo::tables`]): the same pairing, counts and event as
+    /// [`Decoder::handle_event`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn exit_bare(
+        &mut self,
+        exit: ExitHead,
+        tid: u64,
+        et: u16,
+        kind: SyscallKind,
+        tables: bool,
+        dump_flags: u32,
+        out: &mut Event,
+    ) -> Handled {
+        let (enter, _) = pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
+        let tid = tid as i64;
+        let pid = self.live.pid_of(tid);
+        if !matches!(out.kind, EventKind::Syscall(_)) {
+            make_syscall(out);
+        }
+        let EventKind::Syscall(sc) = &mut out.kind else {
+            unreachable!("just set")
+        };
+        decode::build_bare(sc, kind, enter, exit, &mut self.spare);
+        // (No bare kind teaches ids: see `Decoder::apply_syscall`.)
+        if tables {
+            self.live.apply(sc, pid);
+        }
+        out.ts = exit.ts;
+        out.tid = tid;
+        out.pid = pid;
+        Handled::Built
     }
 
     /// A syscall's effects on the live tables; the pid of its thread afterwards.

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod block;
+mod build;
 mod decode;
 mod decoder;
 mod error;

@@ -485,3 +485,68 @@ fn clone_and_execve_teach_pids() {
     );
     assert_eq!((s[1].tid, s[1].pid), (8, 7));
 }
+
+/// Events read through their type's fixed shape (`EV`/`EVF` v2 blocks) give the same
+/// events and counts as the same events read through the full parse (LARGE blocks,
+/// u32 lengths), including unpaired ones and events that do not fit their shape.
+#[test]
+fn shaped_events_read_like_parsed_ones() {
+    // (type, tid, params, EVF flags)
+    let fd = i64b(3);
+    let size = u32b(10);
+    let res = i64b(10);
+    let zero = i64b(0);
+    let addr = 0x1000u64.to_le_bytes();
+    let op = 1u16.to_le_bytes();
+    type Spec<'a> = (u16, u64, Vec<&'a [u8]>, Option<u32>);
+    let evs: Vec<Spec> = vec![
+        (8, 7, vec![&fd, &size], None),             // write enter
+        (9, 7, vec![&res, b"0123456789"], Some(2)), // write exit, tracer flag
+        (6, 7, vec![&fd, &size], None),             // read enter
+        (6, 7, vec![&fd, &size], None),             // read enter again (superseded)
+        (7, 7, vec![&res, b"abc"], None),           // read exit
+        (7, 8, vec![&res, b""], None),              // read exit without enter
+        (4, 7, vec![&fd], None),                    // close enter
+        (5, 7, vec![&zero], Some(0)),               // close exit
+        (64, 9, vec![&addr, &op, &addr], None),     // futex enter (not modelled)
+        (65, 9, vec![&zero], None),                 // futex exit
+        (64, 9, vec![&addr, &op], None),            // futex enter, not its shape
+        (65, 9, vec![&zero, &zero], None),          // futex exit, not its shape
+        (8, 7, vec![&fd, &size, &size], None),      // write enter, not its shape
+        (9, 7, vec![&res], None),                   // write exit, not its shape
+        (4, 7, vec![&fd], None),                    // close enter, exit of another type
+        (7, 7, vec![&res, b"x"], None),
+    ];
+    let capture = |large: bool| {
+        let mut f = shb();
+        for (et, tid, params, flags) in &evs {
+            let mut p = vec![0, 0];
+            if let Some(fl) = flags {
+                p.extend(fl.to_le_bytes());
+            }
+            p.extend(event(100, *tid, *et, params, true, large));
+            let id = match (large, flags.is_some()) {
+                (false, false) => 0x216,
+                (false, true) => 0x217,
+                (true, false) => 0x221,
+                (true, true) => 0x222,
+            };
+            f.extend(block(id, &p));
+        }
+        f
+    };
+    let (shaped, r1) = read(capture(false));
+    let (parsed, r2) = read(capture(true));
+    assert_eq!(shaped, parsed);
+    assert_eq!(r1.stats(), r2.stats());
+    let s = syscalls(&shaped);
+    assert_eq!(s.len(), 8, "{s:?}");
+    assert_eq!(r1.stats().exits_without_enter, 2);
+    assert_eq!(r1.stats().enters_without_exit, 2);
+    assert_eq!(s[0].data.as_deref(), Some(&b"0123456789"[..]));
+    assert_eq!((s[3].kind, s[3].fd, s[3].res), (SyscallKind::Close, 3, 0));
+    assert_eq!(
+        s[4].kind,
+        SyscallKind::Other(crate::decode::OTHER_EVENT_BASE + 64)
+    );
+}
