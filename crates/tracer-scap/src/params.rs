@@ -229,14 +229,16 @@ impl Head {
         self.param_slow(bytes, i)
     }
 
-    /// [`Head::param_in`] beyond the first [`FAST`] parameters: sums the lengths.
+    /// [`Head::param_in`] beyond the first [`FAST`] parameters (`i >= FAST`): sums
+    /// the lengths of the parameters from `FAST` (which starts at `offs[FAST]`).
     #[cold]
     #[inline(never)]
     fn param_slow<'b>(&self, bytes: &'b [u8], i: usize) -> Option<&'b [u8]> {
         let lw = self.lw as usize;
-        let lens = bytes.get(self.lens_at as usize..self.lens_at as usize + (i + 1) * lw)?;
-        let (before, this) = lens.split_at(i * lw);
-        let off = self.offs[0] as usize + sum_lens(before, lw == 4) as usize;
+        let lens_at = self.lens_at as usize;
+        let lens = bytes.get(lens_at + FAST * lw..lens_at + (i + 1) * lw)?;
+        let (before, this) = lens.split_at(i.checked_sub(FAST)? * lw);
+        let off = self.offs[FAST] as usize + sum_lens(before, lw == 4) as usize;
         let len = if lw == 4 {
             u32::from_le_bytes([this[0], this[1], this[2], this[3]]) as usize
         } else {
