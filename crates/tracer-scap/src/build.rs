@@ -13,11 +13,20 @@ use crate::shape::Fixed;
 use crate::sockaddr::{parse_sockaddr, parse_tuple, parse_tuple4, Tuple};
 use crate::spare::{owns_nothing, recycle_detail};
 
-/// Appends `b` (a string parameter, NUL-terminated or not) to `out`, lossily decoded.
-fn push_lossy(out: &mut String, b: &[u8]) {
+/// Appends `b` (a path parameter, NUL-terminated or not) to `out`, lossily decoded.
+/// The last valid path decoded is kept in `spare`: a repeated path (the common case)
+/// is copied without being validated again.
+fn push_path(out: &mut String, b: &[u8], spare: &mut Spare) {
     let b = b.strip_suffix(&[0]).unwrap_or(b);
+    if b == spare.last_path.as_bytes() {
+        out.push_str(&spare.last_path);
+        return;
+    }
     match std::str::from_utf8(b) {
-        Ok(s) => out.push_str(s),
+        Ok(s) => {
+            out.push_str(s);
+            spare.remember_path(s);
+        }
         Err(_) => out.push_str(&String::from_utf8_lossy(b)),
     }
 }
@@ -384,7 +393,7 @@ fn build_detail(
             let mut path = spare.take_path();
             path.clear();
             if let Some(b) = exit.get(Field::Name).or_else(|| en(Field::Name)) {
-                push_lossy(&mut path, b);
+                push_path(&mut path, b, spare);
             }
             let dirfd = if matches!(kind, Openat | Openat2) {
                 Some(
@@ -518,5 +527,34 @@ fn build_detail(
             put_detail(&mut sc.detail, SyscallDetail::Execve { filename, argv });
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_decode_alike_whether_remembered_or_not() {
+        let mut spare = Spare::default();
+        let long = vec![b'a'; 5000];
+        let cases: [&[u8]; 8] = [
+            b"/tmp/out.bin\0",
+            b"/tmp/out.bin",
+            b"/tmp/out.bin\0",
+            b"",
+            b"/bad/\xff\xfe\0",
+            b"/bad/\xff\xfe",
+            &long,
+            &long,
+        ];
+        for b in cases {
+            let mut got = String::from("x");
+            push_path(&mut got, b, &mut spare);
+            let b = b.strip_suffix(&[0]).unwrap_or(b);
+            assert_eq!(got, format!("x{}", String::from_utf8_lossy(b)));
+        }
+        // The empty path was the last valid one: invalid and long paths are not kept.
+        assert_eq!(spare.last_path, "");
     }
 }

@@ -14,7 +14,12 @@ pub(crate) struct Spare {
     last_data: Option<Vec<u8>>,
     data: Vec<Vec<u8>>,
     path: Vec<String>,
+    /// The last path decoded (see `build::push_path`; at most [`LAST_PATH_MAX`] bytes).
+    pub(crate) last_path: String,
 }
+
+/// Longer paths are not remembered in [`Spare::last_path`].
+const LAST_PATH_MAX: usize = 4096;
 
 /// At most this many buffers of each kind are kept.
 const SPARE_BUFFERS: usize = 64;
@@ -51,6 +56,13 @@ impl Spare {
         match self.last_data.take() {
             Some(v) => v,
             None => self.data.pop().unwrap_or_default(),
+        }
+    }
+    /// Remembers `p` as the last path decoded (unless it is too long).
+    pub(crate) fn remember_path(&mut self, p: &str) {
+        if p.len() <= LAST_PATH_MAX {
+            self.last_path.clear();
+            self.last_path.push_str(p);
         }
     }
     /// A path buffer (kept earlier, else a new empty one).
