@@ -11,7 +11,9 @@ use crate::threads::ThreadTable;
 
 /// Applies the fd-table and thread-table effects of a syscall of thread `tid`
 /// (whose fd table is `table`). Returns the fd the event's view should show (the new
-/// fd for creators) and, for close, the removed entry.
+/// fd for creators) and, for close, the removed entry. Inlined into the engine's
+/// syscall path (one call and frame set up less per fd-changing syscall).
+#[inline(always)]
 pub(crate) fn apply(
     threads: &mut ThreadTable,
     fds: &mut FdTables,
