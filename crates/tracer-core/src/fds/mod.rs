@@ -347,6 +347,7 @@ impl FdTables {
     /// Opens `fd` on `path` as [`FdTables::open`] would open it on `path` resolved,
     /// when `path` is the one remembered by [`FdTables::remember_open_path`] (an
     /// absolute path that resolves to itself); returns false (nothing done) otherwise.
+    #[inline]
     pub(crate) fn reopen_known_path(
         &mut self,
         table: u64,
@@ -435,6 +436,7 @@ impl FdTables {
     /// [`FdTables::update_socket`] of an fd already taken out of the table: `old` is
     /// its entry (`None`: unknown, e.g. the new fd of an `accept`). An entry the table
     /// still holds under `fd` is replaced.
+    #[inline]
     pub(crate) fn update_socket_from(
         &mut self,
         table: u64,
