@@ -7,20 +7,19 @@
 //! cache: their result depends on their bytes only. A write is cached the second time
 //! it is seen (unique writes, such as markers carrying a request id, never fill the
 //! cache; once-seen writes are remembered in a fixed direct-mapped table, so another
-//! write may make one forgotten); short writes only, and the cache is emptied when it
-//! grows past a bound, so memory stays bounded.
+//! write may make one forgotten); short writes only, and each level is a direct-mapped
+//! table of a fixed number of entries (a new entry replaces the one in its slot), so
+//! memory stays bounded.
 
 use std::hash::BuildHasher;
 
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 
 use crate::grammar::{guess_head_len, parse_head, parse_with_head, MarkerBuf};
 use crate::tagstats::TagTable;
 
 /// Longest write the cache keeps, bytes.
 pub(super) const MAX_CACHED_WRITE: usize = 256;
-/// Most cached writes (the cache is emptied beyond).
-const MAX_ENTRIES: usize = 4096;
 /// Slots of the table of once-seen writes (a power of two): a write is remembered
 /// in the slot its hash picks, until another write takes the slot.
 const SEEN_SLOTS: usize = 4096;
@@ -118,8 +117,8 @@ impl PathMemo {
 #[derive(Debug, Default)]
 pub(super) struct MarkerCache {
     /// By the hash of the write's bytes; the bytes are kept and compared on a hit (a
-    /// write whose hash is taken by other bytes is simply not cached).
-    entries: FxHashMap<u64, (Box<[u8]>, Decoded)>,
+    /// write whose slot is taken by other bytes replaces them).
+    entries: Level,
     /// Hashes of writes seen once, direct-mapped by hash (allocated on first use): a
     /// unique write costs one load and one store here.
     seen: Vec<u64>,
@@ -127,9 +126,78 @@ pub(super) struct MarkerCache {
     /// with their decoded form (one marker without arguments) and its paths. Writes
     /// that differ from one seen before only in their arguments (`>:t:request:n=17:`)
     /// scan their arguments only. Kept like `entries`: on second sight, bounded.
-    heads: FxHashMap<u64, (Box<[u8]>, Decoded)>,
+    heads: Level,
     /// Hashes of heads seen once (like `seen`).
     heads_seen: Vec<u64>,
+}
+
+/// One level of the cache: decoded byte strings in a direct-mapped table (the slot a
+/// hash picks holds one entry; a new entry replaces the old one there), so a lookup is
+/// one load and a compare, and at most [`SLOTS`] entries are kept.
+#[derive(Debug, Default)]
+struct Level {
+    /// Per slot: `(hash, index into items)` of its entry ([`EMPTY`] index: none).
+    /// Allocated on first insert.
+    slots: Vec<(u64, u32)>,
+    /// The entries: the bytes and their decoded form.
+    items: Vec<(Box<[u8]>, Decoded)>,
+}
+
+/// Slots of a [`Level`] (a power of two).
+const SLOTS: usize = 4096;
+
+/// Index of an empty [`Level`] slot.
+const EMPTY: u32 = u32::MAX;
+
+/// The slot of hash `h` in a direct-mapped table of `n` slots (a power of two): its
+/// top bits (the hash's best-mixed ones).
+#[inline]
+fn slot_of(h: u64, n: usize) -> usize {
+    (h >> (64 - n.trailing_zeros())) as usize
+}
+
+impl Level {
+    /// The index of the entry of `bytes` (hash `h`), if kept.
+    #[inline]
+    fn find(&self, bytes: &[u8], h: u64) -> Option<usize> {
+        let &(sh, i) = self.slots.get(slot_of(h, SLOTS))?;
+        if sh != h || i == EMPTY {
+            return None;
+        }
+        let i = i as usize;
+        same_bytes(&self.items[i].0, bytes).then_some(i)
+    }
+
+    /// The entry of `bytes` (hash `h`), if kept.
+    #[inline]
+    fn get_mut(&mut self, bytes: &[u8], h: u64) -> Option<&mut Decoded> {
+        let i = self.find(bytes, h)?;
+        Some(&mut self.items[i].1)
+    }
+
+    /// Whether the slot of `h` holds an entry with this hash.
+    #[inline]
+    fn has_hash(&self, h: u64) -> bool {
+        matches!(self.slots.get(slot_of(h, SLOTS)), Some(&(sh, i)) if sh == h && i != EMPTY)
+    }
+
+    /// Keeps `bytes` (hash `h`) decoded as `make()` in the slot of `h`, unless that slot
+    /// already holds an entry with this hash.
+    fn insert_with(&mut self, bytes: &[u8], h: u64, make: impl FnOnce() -> Decoded) {
+        if self.slots.is_empty() {
+            self.slots = vec![(0, EMPTY); SLOTS];
+        }
+        let slot = &mut self.slots[slot_of(h, SLOTS)];
+        if slot.1 == EMPTY {
+            slot.1 = self.items.len() as u32;
+            self.items.push((bytes.into(), make()));
+        } else if slot.0 == h {
+            return;
+        } else {
+            self.items[slot.1 as usize] = (bytes.into(), make());
+        }
+        slot.0 = h;
+    }
 }
 
 /// The cache's hash of a write (computed once per write: lookup, then offer).
@@ -138,21 +206,26 @@ pub(super) fn hash_of(data: &[u8]) -> u64 {
     FxBuildHasher.hash_one(data)
 }
 
-/// `a == b`, for short byte strings (8-byte words instead of a `memcmp` call).
+/// `a == b`, for short byte strings (8-byte words, the last one overlapping the one
+/// before, instead of a `memcmp` call).
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
+    let n = a.len();
+    if n != b.len() {
         return false;
     }
-    let word = |s: &[u8]| u64::from_ne_bytes(s.try_into().expect("8-byte chunk"));
-    let (mut ca, mut cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        if word(x) != word(y) {
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], i: usize| u64::from_ne_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
             return false;
         }
+        i += 8;
     }
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    ra.iter().zip(rb).all(|(x, y)| x == y)
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// Whether hash `h` was seen last time its slot of the direct-mapped table `seen` was
@@ -162,8 +235,7 @@ fn seen_before(seen: &mut Vec<u64>, h: u64) -> bool {
     if seen.is_empty() {
         *seen = vec![0; SEEN_SLOTS];
     }
-    // The top bits pick the slot (the hash's best-mixed ones).
-    let slot = &mut seen[(h >> (64 - SEEN_SLOTS.trailing_zeros())) as usize];
+    let slot = &mut seen[slot_of(h, SEEN_SLOTS)];
     if *slot == h {
         return true;
     }
@@ -182,11 +254,10 @@ impl MarkerCache {
     /// [`MarkerCache::get_mut`] with the write's [`hash_of`] already computed.
     #[inline]
     pub fn get_mut_hashed(&mut self, data: &[u8], h: u64) -> Option<&mut Decoded> {
-        if data.len() > MAX_CACHED_WRITE || self.entries.is_empty() {
+        if data.len() > MAX_CACHED_WRITE {
             return None;
         }
-        let (bytes, d) = self.entries.get_mut(&h)?;
-        same_bytes(bytes, data).then_some(d)
+        self.entries.get_mut(data, h)
     }
 
     /// Decodes a write through the second level: when the head of its text marker was
@@ -202,19 +273,16 @@ impl MarkerCache {
         key: &mut Vec<u8>,
         out: &mut Decoded,
     ) -> bool {
-        if self.heads.is_empty() || data.len() > MAX_CACHED_WRITE {
+        if self.heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
             return false;
         }
         let Some(k) = guess_head_len(data) else {
             return false;
         };
         let head = &data[..k];
-        let Some((bytes, d)) = self.heads.get_mut(&hash_of(head)) else {
+        let Some(d) = self.heads.get_mut(head, hash_of(head)) else {
             return false;
         };
-        if !same_bytes(bytes, head) {
-            return false;
-        }
         d.refresh(tags, key);
         if !parse_with_head(data, &d.buf, k, &mut out.buf) {
             return false;
@@ -236,7 +304,7 @@ impl MarkerCache {
             return;
         };
         let h = hash_of(&data[..k]);
-        if !seen_before(&mut self.heads_seen, h) || self.heads.contains_key(&h) {
+        if !seen_before(&mut self.heads_seen, h) || self.heads.has_hash(h) {
             return;
         }
         // The guess is kept only when the parser agrees: then every write starting
@@ -246,9 +314,6 @@ impl MarkerCache {
         };
         if p != k {
             return;
-        }
-        if self.heads.len() >= MAX_ENTRIES {
-            self.heads.clear();
         }
         // `paths_known` holds for the first marker's parent only when it was the
         // write's only marker (later markers may have added paths after its parent was
@@ -261,7 +326,7 @@ impl MarkerCache {
                 _ => 0,
             },
         };
-        self.heads.insert(h, (data[..k].into(), head));
+        self.heads.insert_with(&data[..k], h, || head);
     }
 
     /// Offers a write that decoded alone into `decoded`: kept when it was seen before.
@@ -278,12 +343,7 @@ impl MarkerCache {
         if !seen_before(&mut self.seen, h) {
             return;
         }
-        if self.entries.len() >= MAX_ENTRIES {
-            self.entries.clear();
-        }
-        self.entries
-            .entry(h)
-            .or_insert_with(|| (data.into(), decoded.clone()));
+        self.entries.insert_with(data, h, || decoded.clone());
     }
 }
 
@@ -316,6 +376,43 @@ mod tests {
         assert!(!same_bytes(b"0123456789abcdefXY", b"0123456789abcdefXZ"));
         assert!(!same_bytes(b"0123456789", b"0123456788"));
         assert!(!same_bytes(b"01234567", b"012345678"));
+    }
+
+    #[test]
+    fn same_bytes_is_equality() {
+        let a: Vec<u8> = (0..40u8).collect();
+        for n in 0..a.len() {
+            assert!(same_bytes(&a[..n], &a[..n]));
+            for i in 0..n {
+                let mut b = a[..n].to_vec();
+                b[i] ^= 0x40;
+                assert!(!same_bytes(&a[..n], &b), "length {n}, byte {i}");
+            }
+        }
+    }
+
+    /// A direct-mapped level keeps one entry per slot: a new hash in a taken slot
+    /// replaces the entry, the same hash keeps the first one.
+    #[test]
+    fn level_replaces_within_a_slot() {
+        let mut l = Level::default();
+        let d = |n: usize| Decoded {
+            paths_known: n,
+            ..Decoded::default()
+        };
+        let (h1, h2, h3) = (5 << 52 | 1, 5 << 52 | 2, 6 << 52);
+        assert!(l.get_mut(b"a", h1).is_none());
+        l.insert_with(b"a", h1, || d(1));
+        l.insert_with(b"c", h3, || d(3));
+        assert_eq!(l.get_mut(b"a", h1).map(|d| d.paths_known), Some(1));
+        assert!(l.get_mut(b"b", h1).is_none(), "bytes are compared");
+        l.insert_with(b"a2", h1, || d(9));
+        assert_eq!(l.get_mut(b"a", h1).map(|d| d.paths_known), Some(1));
+        l.insert_with(b"b", h2, || d(2));
+        assert!(l.get_mut(b"a", h1).is_none() && !l.has_hash(h1));
+        assert_eq!(l.get_mut(b"b", h2).map(|d| d.paths_known), Some(2));
+        assert_eq!(l.get_mut(b"c", h3).map(|d| d.paths_known), Some(3));
+        assert_eq!(l.items.len(), 2, "the replaced entry's room is reused");
     }
 
     /// The writes of the parse vectors plus argument variants: heads with escapes,

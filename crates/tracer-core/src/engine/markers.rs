@@ -22,8 +22,9 @@ use crate::spans::{OpenRecord, SpanEnd, SpanRecord};
 
 impl Engine {
     /// Handles a marker candidate; returns false when the write stays a plain write.
-    /// Kept out of line: the per-event path of other syscalls stays small.
-    #[inline(never)]
+    /// Inlined into `syscall`: a call of its own (frame set up per marker write) costs
+    /// more than its code adds to the path of other syscalls.
+    #[inline(always)]
     pub(super) fn marker<C: Consumer>(
         &mut self,
         ev: &Event,

@@ -24,6 +24,7 @@ mod store;
 
 pub use names::{fd_name, infer_local, push_endpoint};
 use names::{socket_addr_text, AddrKey};
+pub(crate) use paths::resolve_path_into_verbatim;
 pub use paths::{open_flags, resolve_path, resolve_path_into};
 
 /// The path of the null device, the only path whose fds can carry markers.
@@ -176,6 +177,9 @@ pub struct FdTables {
     /// Path strings of closed fds, reused by the next opens (saves an allocation and
     /// a free per open/close pair).
     spare_paths: Vec<String>,
+    /// The last absolute path opened that resolved to itself, and its name id
+    /// (programs open the same file over and over: no resolving and naming again).
+    open_memo: Option<(String, u32)>,
 }
 
 /// Most path strings [`FdTables`] keeps for reuse.
@@ -340,6 +344,57 @@ impl FdTables {
         self.insert(table, fd, info);
     }
 
+    /// Opens `fd` on `path` as [`FdTables::open`] would open it on `path` resolved,
+    /// when `path` is the one remembered by [`FdTables::remember_open_path`] (an
+    /// absolute path that resolves to itself); returns false (nothing done) otherwise.
+    #[inline]
+    pub(crate) fn reopen_known_path(
+        &mut self,
+        table: u64,
+        fd: i64,
+        path: &str,
+        dir: bool,
+        cloexec: bool,
+    ) -> bool {
+        let name_id = match &self.open_memo {
+            Some((p, id)) if p == path => *id,
+            _ => return false,
+        };
+        let mut full = self.spare_path();
+        full.push_str(path);
+        // What `make_info` gives for this target (the name is the path).
+        let (target, marker) = if dir {
+            (FdTarget::Directory(full), MarkerState::NotTracer)
+        } else if path == NULL_DEVICE {
+            (FdTarget::File(full), MarkerState::Undecided)
+        } else {
+            (FdTarget::File(full), MarkerState::NotTracer)
+        };
+        let info = FdInfo {
+            target,
+            kind: FdKind::File,
+            marker,
+            cloexec,
+            name_id,
+            peer_id: None,
+            ipv6_hint: false,
+        };
+        self.insert(table, fd, info);
+        true
+    }
+
+    /// Remembers the absolute path `path`, which resolved to itself, just opened as
+    /// `fd` (for [`FdTables::reopen_known_path`]).
+    pub(crate) fn remember_open_path(&mut self, table: u64, fd: i64, path: &str) {
+        let Some(name_id) = self.get(table, fd).map(|i| i.name_id) else {
+            return;
+        };
+        let memo = self.open_memo.get_or_insert_with(Default::default);
+        memo.0.clear();
+        memo.0.push_str(path);
+        memo.1 = name_id;
+    }
+
     /// Adds a socket fd from `socket(domain, type, …)`.
     pub fn open_socket(&mut self, table: u64, fd: i64, domain: u32, sock_type: u32) {
         const AF_UNIX: u32 = 1;
@@ -381,6 +436,7 @@ impl FdTables {
     /// [`FdTables::update_socket`] of an fd already taken out of the table: `old` is
     /// its entry (`None`: unknown, e.g. the new fd of an `accept`). An entry the table
     /// still holds under `fd` is replaced.
+    #[inline]
     pub(crate) fn update_socket_from(
         &mut self,
         table: u64,
@@ -548,6 +604,35 @@ mod tests {
         t.update_socket(tab, 3, upd(a("[::1]:40000"), None));
         let i = t.get(tab, 3).unwrap();
         assert_eq!(t.name(i.name_id), "::1:40000->::1:2345");
+    }
+
+    /// A reopened known path gives the fd exactly what a full open gives it.
+    #[test]
+    fn reopening_a_known_path_equals_opening_it() {
+        let mut t = FdTables::default();
+        let tab = t.new_table();
+        t.add_user(tab);
+        for (path, dir, cloexec) in [
+            ("/tmp/out.bin", false, false),
+            ("/dev/null", false, true),
+            ("/dev/null", true, false),
+            ("/srv", true, true),
+        ] {
+            t.open_memo = None;
+            assert!(!t.reopen_known_path(tab, 5, path, dir, cloexec));
+            let target = |p: &str| match dir {
+                true => FdTarget::Directory(p.into()),
+                false => FdTarget::File(p.into()),
+            };
+            t.open(tab, 4, target(path), cloexec);
+            t.remember_open_path(tab, 4, path);
+            // Another name interned in between: ids are not the last ones.
+            t.open(tab, 6, FdTarget::File("/elsewhere".into()), false);
+            assert!(!t.reopen_known_path(tab, 5, "/elsewhere", dir, cloexec));
+            assert!(t.reopen_known_path(tab, 5, path, dir, cloexec));
+            assert_eq!(t.get(tab, 5), t.get(tab, 4), "{path}");
+            assert_eq!(t.name(t.get(tab, 5).unwrap().name_id), path);
+        }
     }
 
     #[test]

@@ -52,17 +52,23 @@ pub fn resolve_path(base: &str, rel: &str) -> String {
 
 /// [`resolve_path`] into `out` (cleared first), reusing its memory.
 pub fn resolve_path_into(out: &mut String, base: &str, rel: &str) {
+    resolve_path_into_verbatim(out, base, rel);
+}
+
+/// [`resolve_path_into`]; true when `rel` is an absolute path that resolves to itself
+/// (then whatever `base` is).
+pub(crate) fn resolve_path_into_verbatim(out: &mut String, base: &str, rel: &str) -> bool {
     out.clear();
     if is_normal_absolute(rel) {
         out.push_str(rel);
-        return;
+        return true;
     }
     let joined;
     let full = if rel.starts_with('/') {
         rel
     } else if base.is_empty() {
         out.push_str(rel);
-        return;
+        return false;
     } else {
         joined = format!("{base}/{rel}");
         &joined
@@ -85,6 +91,7 @@ pub fn resolve_path_into(out: &mut String, base: &str, rel: &str) {
     if out.is_empty() {
         out.push('/');
     }
+    false
 }
 
 #[cfg(test)]

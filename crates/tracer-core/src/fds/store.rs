@@ -127,7 +127,20 @@ impl FdStore {
     }
 
     /// The table, created when missing.
+    #[inline]
     fn table_or_new(&mut self, table: u64) -> &mut Table {
+        // Existing near tables (the usual case) without the creation path.
+        if table <= self.near_max {
+            if let Some(Some(_)) = self.near.get(table as usize) {
+                return self.near[table as usize].as_deref_mut().expect("present");
+            }
+        }
+        self.new_table_slot(table)
+    }
+
+    /// [`FdStore::table_or_new`] of a table not in `near` yet (or a far one).
+    #[inline(never)]
+    fn new_table_slot(&mut self, table: u64) -> &mut Table {
         if table > self.near_max {
             return self.far.entry(table).or_default();
         }

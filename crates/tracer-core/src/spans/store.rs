@@ -18,6 +18,9 @@ pub struct SpanStore {
     order: Vec<(u64, u32)>,
     /// Number of live entries of `order`.
     live: usize,
+    /// Per slot: the position in `order` of its record's entry, while open (exits find
+    /// their entry without a search).
+    order_pos: Vec<u32>,
     /// Exit matching: open slots by `(id, tag path)`.
     keys: KeyIndex,
     /// Index into `stacks` of each thread with open records (or an empty stack kept
@@ -55,6 +58,7 @@ impl SpanStore {
             free: Vec::new(),
             order: Vec::new(),
             live: 0,
+            order_pos: Vec::new(),
             keys: KeyIndex::default(),
             by_thread: FxHashMap::default(),
             stacks: Vec::new(),
@@ -156,6 +160,10 @@ impl SpanStore {
         rec.seq = self.next_seq;
         self.next_seq += 1;
         let (seq, key, tid) = (rec.seq, (rec.id, rec.path), rec.writer_tid);
+        if self.order_pos.len() <= slot as usize {
+            self.order_pos.resize(slot as usize + 1, 0);
+        }
+        self.order_pos[slot as usize] = self.order.len() as u32;
         self.order.push((seq, slot));
         self.live += 1;
         self.keys.add(key, slot);
@@ -194,16 +202,30 @@ impl SpanStore {
     /// order and counts it gone; `None` when it is not live there.
     #[inline]
     fn unorder(&mut self, slot: u32, seq: u64) -> Option<()> {
-        let pos = self.position(seq)?;
+        let known = self.order_pos.get(slot as usize).map(|&p| p as usize);
+        let pos = match known {
+            Some(p) if self.order.get(p) == Some(&(seq, slot)) => p,
+            _ => self.position(seq)?,
+        };
         if self.order[pos].1 != slot {
             return None;
         }
         self.order[pos].1 = GONE;
         self.live -= 1;
         if self.order.len() > 2 * self.live + 32 {
-            self.order.retain(|e| e.1 != GONE);
+            self.compact_order();
         }
         Some(())
+    }
+
+    /// Drops the tombstones of `order` (the live entries move: their positions are
+    /// noted again).
+    #[cold]
+    fn compact_order(&mut self) {
+        self.order.retain(|e| e.1 != GONE);
+        for (i, &(_, slot)) in self.order.iter().enumerate() {
+            self.order_pos[slot as usize] = i as u32;
+        }
     }
 
     /// Prunes the index maps when they hold many more keys than open records.
@@ -590,5 +612,33 @@ mod tests {
         assert_eq!(s.most_recent_near(-1, 0, 9).unwrap().seq, keep);
         assert_eq!(s.close(9, -1, 0).unwrap().seq, keep);
         assert!(s.is_empty());
+    }
+
+    /// Records closed in every order, across many compactions of the enter order: the
+    /// store still lists, finds and closes the right ones.
+    #[test]
+    fn exits_in_any_order_across_compactions() {
+        let mut s = SpanStore::new(100_000);
+        let mut open: Vec<(u64, i64)> = Vec::new();
+        for k in 0..2000i64 {
+            let (seq, _) = s.open(rec(k, 1, 1));
+            open.push((seq, k));
+            if k % 3 != 0 {
+                // Close the innermost, the oldest or one in the middle.
+                let i = match k % 4 {
+                    0 => open.len() - 1,
+                    1 => 0,
+                    _ => open.len() / 2,
+                };
+                let (seq, id) = open.remove(i);
+                assert_eq!(s.close(1, id, 1).map(|r| r.seq), Some(seq));
+            }
+            let listed: Vec<u64> = s.iter().map(|r| r.seq).collect();
+            let want: Vec<u64> = open.iter().rev().map(|e| e.0).collect();
+            assert_eq!(listed, want);
+        }
+        for &(seq, _) in &open {
+            assert_eq!(s.get(seq).map(|r| r.seq), Some(seq));
+        }
     }
 }
