@@ -218,8 +218,17 @@ impl SpanStore {
         if self.order[pos].1 != slot {
             return None;
         }
-        self.order[pos].1 = GONE;
         self.live -= 1;
+        if pos + 1 == self.order.len() {
+            // The newest entry (spans mostly close innermost first): dropped, with the
+            // tombstones before it, instead of left behind.
+            self.order.pop();
+            while self.order.last().is_some_and(|e| e.1 == GONE) {
+                self.order.pop();
+            }
+            return Some(());
+        }
+        self.order[pos].1 = GONE;
         if self.order.len() > 2 * self.live + 32 {
             self.compact_order();
         }
