@@ -43,7 +43,6 @@ pub struct Engine {
     /// exits, so a reused slot starts clean).
     decoders: Vec<StreamDecoder>,
     counts: Counts,
-    next_input: u64,
     retained: Vec<SpanRecord>,
     unattributed: IoAcc,
     /// Markers of the write being decoded (reused).
@@ -107,7 +106,6 @@ impl Engine {
             tags: TagTable::default(),
             decoders: Vec::new(),
             counts: Counts::default(),
-            next_input: 0,
             retained: Vec::new(),
             unattributed: IoAcc::default(),
             decoded: Default::default(),
@@ -189,8 +187,8 @@ impl Engine {
 
     /// Processes one event (events must come in time order).
     pub fn process<C: Consumer>(&mut self, ev: &Event, consumer: &mut C) {
-        let idx = self.next_input;
-        self.next_input += 1;
+        // The input index is the number of events before this one.
+        let idx = self.counts.events;
         self.counts.events += 1;
         match &ev.kind {
             EventKind::Syscall(sc) => self.syscall(ev, sc, idx, consumer),
