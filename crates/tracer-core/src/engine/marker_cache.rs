@@ -129,6 +129,11 @@ pub(super) struct MarkerCache {
     heads: Level,
     /// Hashes of heads seen once (like `seen`).
     heads_seen: Vec<u64>,
+    /// Index in `heads.items` of the head that decoded a write last: a write starting
+    /// with its bytes has that head (it ends at its third `:`, where
+    /// [`guess_head_len`] stops), so the guess, the hash and the lookup are skipped.
+    /// Checked against the entry's bytes (a replaced entry just misses).
+    last_head: Option<u32>,
 }
 
 /// One level of the cache: decoded byte strings in a direct-mapped table (the slot a
@@ -276,13 +281,26 @@ impl MarkerCache {
         if self.heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
             return false;
         }
-        let Some(k) = guess_head_len(data) else {
-            return false;
+        let remembered = self.last_head.and_then(|i| {
+            let (bytes, _) = self.heads.items.get(i as usize)?;
+            let k = bytes.len();
+            (data.len() >= k && same_bytes(&data[..k], bytes)).then_some((i as usize, k))
+        });
+        let (i, k) = match remembered {
+            Some(hit) => hit,
+            None => {
+                let Some(k) = guess_head_len(data) else {
+                    return false;
+                };
+                let head = &data[..k];
+                let Some(i) = self.heads.find(head, hash_of(head)) else {
+                    return false;
+                };
+                self.last_head = Some(i as u32);
+                (i, k)
+            }
         };
-        let head = &data[..k];
-        let Some(d) = self.heads.get_mut(head, hash_of(head)) else {
-            return false;
-        };
+        let d = &mut self.heads.items[i].1;
         d.refresh(tags, key);
         if !parse_with_head(data, &d.buf, k, &mut out.buf) {
             return false;
