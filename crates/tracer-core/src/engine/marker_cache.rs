@@ -134,6 +134,9 @@ pub(super) struct MarkerCache {
     /// [`guess_head_len`] stops), so the guess, the hash and the lookup are skipped.
     /// Checked against the entry's bytes (a replaced entry just misses).
     last_head: Option<u32>,
+    /// The markers of the write decoded by its head last (reused; see
+    /// [`MarkerCache::decode_by_head_scratch`]).
+    pub scratch: Decoded,
 }
 
 /// One level of the cache: decoded byte strings in a direct-mapped table (the slot a
@@ -271,6 +274,7 @@ impl MarkerCache {
     /// (missing parents looked up again through `tags`; `key` is scratch space).
     /// Returns false (and `out` unspecified) otherwise.
     #[inline]
+    #[cfg(test)]
     pub fn decode_by_head(
         &mut self,
         data: &[u8],
@@ -278,37 +282,37 @@ impl MarkerCache {
         key: &mut Vec<u8>,
         out: &mut Decoded,
     ) -> bool {
-        if self.heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
-            return false;
-        }
-        let remembered = self.last_head.and_then(|i| {
-            let (bytes, _) = self.heads.items.get(i as usize)?;
-            let k = bytes.len();
-            (data.len() >= k && same_bytes(&data[..k], bytes)).then_some((i as usize, k))
-        });
-        let (i, k) = match remembered {
-            Some(hit) => hit,
-            None => {
-                let Some(k) = guess_head_len(data) else {
-                    return false;
-                };
-                let head = &data[..k];
-                let Some(i) = self.heads.find(head, hash_of(head)) else {
-                    return false;
-                };
-                self.last_head = Some(i as u32);
-                (i, k)
-            }
-        };
-        let d = &mut self.heads.items[i].1;
-        d.refresh(tags, key);
-        if !parse_with_head(data, &d.buf, k, &mut out.buf) {
-            return false;
-        }
-        out.paths.clear();
-        out.paths.push(d.paths[0]);
-        out.paths_known = d.paths_known;
-        true
+        decode_by_head(&mut self.heads, &mut self.last_head, data, tags, key, out)
+    }
+
+    /// [`MarkerCache::decode_by_head`] into [`MarkerCache::scratch`] (the decoded
+    /// markers stay in the cache: nothing is moved out and back).
+    #[inline]
+    pub fn decode_by_head_scratch(
+        &mut self,
+        data: &[u8],
+        tags: &TagTable,
+        key: &mut Vec<u8>,
+    ) -> bool {
+        let MarkerCache {
+            heads,
+            last_head,
+            scratch,
+            ..
+        } = self;
+        decode_by_head(heads, last_head, data, tags, key, scratch)
+    }
+
+    /// [`MarkerCache::offer_hashed`] of [`MarkerCache::scratch`].
+    #[inline]
+    pub fn offer_scratch(&mut self, data: &[u8], h: u64) {
+        let MarkerCache {
+            entries,
+            seen,
+            scratch,
+            ..
+        } = self;
+        offer_hashed(entries, seen, data, h, scratch);
     }
 
     /// Offers the head of a write that decoded alone into `decoded` (its first marker
@@ -355,14 +359,63 @@ impl MarkerCache {
 
     /// [`MarkerCache::offer`] with the write's [`hash_of`] already computed.
     pub fn offer_hashed(&mut self, data: &[u8], h: u64, decoded: &Decoded) {
-        if data.len() > MAX_CACHED_WRITE {
-            return;
-        }
-        if !seen_before(&mut self.seen, h) {
-            return;
-        }
-        self.entries.insert_with(data, h, || decoded.clone());
+        offer_hashed(&mut self.entries, &mut self.seen, data, h, decoded);
     }
+}
+
+/// [`MarkerCache::decode_by_head`] on the cache's fields.
+#[inline]
+fn decode_by_head(
+    heads: &mut Level,
+    last_head: &mut Option<u32>,
+    data: &[u8],
+    tags: &TagTable,
+    key: &mut Vec<u8>,
+    out: &mut Decoded,
+) -> bool {
+    if heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
+        return false;
+    }
+    let remembered = last_head.and_then(|i| {
+        let (bytes, _) = heads.items.get(i as usize)?;
+        let k = bytes.len();
+        (data.len() >= k && same_bytes(&data[..k], bytes)).then_some((i as usize, k))
+    });
+    let (i, k) = match remembered {
+        Some(hit) => hit,
+        None => {
+            let Some(k) = guess_head_len(data) else {
+                return false;
+            };
+            let head = &data[..k];
+            let Some(i) = heads.find(head, hash_of(head)) else {
+                return false;
+            };
+            *last_head = Some(i as u32);
+            (i, k)
+        }
+    };
+    let d = &mut heads.items[i].1;
+    d.refresh(tags, key);
+    if !parse_with_head(data, &d.buf, k, &mut out.buf) {
+        return false;
+    }
+    out.paths.clear();
+    out.paths.push(d.paths[0]);
+    out.paths_known = d.paths_known;
+    true
+}
+
+/// [`MarkerCache::offer_hashed`] on the cache's fields.
+#[inline(never)]
+fn offer_hashed(entries: &mut Level, seen: &mut Vec<u64>, data: &[u8], h: u64, decoded: &Decoded) {
+    if data.len() > MAX_CACHED_WRITE {
+        return;
+    }
+    if !seen_before(seen, h) {
+        return;
+    }
+    entries.insert_with(data, h, || decoded.clone());
 }
 
 #[cfg(test)]

@@ -69,15 +69,13 @@ impl Engine {
                     return true;
                 }
                 // A marker whose head was seen before: only its arguments are scanned.
-                if cache.decode_by_head(data, &self.tags, &mut self.key_buf, &mut self.decoded) {
+                if cache.decode_by_head_scratch(data, &self.tags, &mut self.key_buf) {
                     if !warm {
                         self.set_marker_state(table, sc.fd, MarkerState::Tracer);
                     }
-                    cache.offer_hashed(data, hash, &self.decoded);
+                    cache.offer_scratch(data, hash);
+                    self.tracers(ev, idx, &cache.scratch, (pid, ptid), table, consumer);
                     self.cache = Some(cache);
-                    let d = std::mem::take(&mut self.decoded);
-                    self.tracers(ev, idx, &d, (pid, ptid), table, consumer);
-                    self.decoded = d;
                     return true;
                 }
                 self.cache = Some(cache);
