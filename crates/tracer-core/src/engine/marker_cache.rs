@@ -137,6 +137,9 @@ pub(super) struct MarkerCache {
     /// The markers of the write decoded by its head last (reused; see
     /// [`MarkerCache::decode_by_head_scratch`]).
     pub scratch: Decoded,
+    /// `(index in heads.items, heads.replaced)` when `scratch` was begun with that head
+    /// by the last head decode into it (which succeeded): its tags are kept then.
+    scratch_head: Option<(u32, u64)>,
 }
 
 /// One level of the cache: decoded byte strings in a direct-mapped table (the slot a
@@ -149,6 +152,8 @@ struct Level {
     slots: Vec<(u64, u32)>,
     /// The entries: the bytes and their decoded form.
     items: Vec<(Box<[u8]>, Decoded)>,
+    /// Number of entries replaced by others so far.
+    replaced: u64,
 }
 
 /// Slots of a [`Level`] (a power of two).
@@ -203,6 +208,7 @@ impl Level {
             return;
         } else {
             self.items[slot.1 as usize] = (bytes.into(), make());
+            self.replaced += 1;
         }
         slot.0 = h;
     }
@@ -282,7 +288,16 @@ impl MarkerCache {
         key: &mut Vec<u8>,
         out: &mut Decoded,
     ) -> bool {
-        decode_by_head(&mut self.heads, &mut self.last_head, data, tags, key, out)
+        let mut begun = None;
+        decode_by_head(
+            &mut self.heads,
+            &mut self.last_head,
+            data,
+            tags,
+            key,
+            out,
+            &mut begun,
+        )
     }
 
     /// [`MarkerCache::decode_by_head`] into [`MarkerCache::scratch`] (the decoded
@@ -298,9 +313,10 @@ impl MarkerCache {
             heads,
             last_head,
             scratch,
+            scratch_head,
             ..
         } = self;
-        decode_by_head(heads, last_head, data, tags, key, scratch)
+        decode_by_head(heads, last_head, data, tags, key, scratch, scratch_head)
     }
 
     /// [`MarkerCache::offer_hashed`] of [`MarkerCache::scratch`].
@@ -363,7 +379,8 @@ impl MarkerCache {
     }
 }
 
-/// [`MarkerCache::decode_by_head`] on the cache's fields.
+/// [`MarkerCache::decode_by_head`] on the cache's fields; `begun` tells (and is set to)
+/// which head `out` was begun with by the last decode (see `MarkerCache::scratch_head`).
 #[inline]
 fn decode_by_head(
     heads: &mut Level,
@@ -372,6 +389,7 @@ fn decode_by_head(
     tags: &TagTable,
     key: &mut Vec<u8>,
     out: &mut Decoded,
+    begun: &mut Option<(u32, u64)>,
 ) -> bool {
     if heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
         return false;
@@ -395,11 +413,15 @@ fn decode_by_head(
             (i, k)
         }
     };
+    let this = Some((i as u32, heads.replaced));
+    let reuse = *begun == this;
     let d = &mut heads.items[i].1;
     d.refresh(tags, key);
-    if !parse_with_head(data, &d.buf, k, &mut out.buf) {
+    if !parse_with_head(data, &d.buf, k, &mut out.buf, reuse) {
+        *begun = None;
         return false;
     }
+    *begun = this;
     out.paths.clear();
     out.paths.push(d.paths[0]);
     out.paths_known = d.paths_known;
@@ -583,6 +605,46 @@ mod tests {
             }
         }
         assert!(hits > 50, "the second level was used ({hits} hits)");
+    }
+
+    /// Writes decoded one after another into the cache's scratch buffer (which keeps
+    /// the head's tags between writes of one head) decode like full parses, across
+    /// failed decodes and changes of head.
+    #[test]
+    fn scratch_decodes_in_sequence_like_full_parses() {
+        let writes = writes();
+        let mut tags = TagTable::default();
+        let (mut key, mut memo) = (Vec::new(), PathMemo::default());
+        let mut cache = MarkerCache::default();
+        // Every head seen twice: all of them cached.
+        for _ in 0..2 {
+            for w in &writes {
+                let mut d = Decoded::default();
+                if parse_all_into(w, &mut d.buf).is_ok() {
+                    d.resolve(&mut tags, &mut key, &mut memo);
+                    cache.offer_head(w, &d);
+                }
+            }
+        }
+        let mut hits = 0;
+        // Each write twice in a row, then the whole list again in another order.
+        let order = writes
+            .iter()
+            .flat_map(|w| [w, w])
+            .chain(writes.iter().rev())
+            .chain(writes.iter().step_by(3));
+        for w in order {
+            if !cache.decode_by_head_scratch(w, &tags, &mut key) {
+                continue;
+            }
+            hits += 1;
+            let mut full = Decoded::default();
+            parse_all_into(w, &mut full.buf).expect("a head hit parses in full");
+            full.resolve(&mut tags, &mut key, &mut memo);
+            let show = |d: &Decoded| (d.buf.to_tracers(), d.paths.clone());
+            assert_eq!(show(&cache.scratch), show(&full), "{w:?}");
+        }
+        assert!(hits > 100, "the scratch buffer was used ({hits} hits)");
     }
 
     /// Engine level: a head first cached from a write whose second marker introduces

@@ -238,12 +238,14 @@ pub(crate) fn parse_head(data: &[u8]) -> Option<(MarkerBuf, usize)> {
 /// decoded into `head`, into `out`, exactly as `parse_all_into` would — when the write
 /// holds that one marker only (after it: nothing, or whitespace and then no further
 /// marker). Returns false otherwise (`out` is then left empty): the caller decodes the
-/// write in full.
+/// write in full. `begun`: `out` was begun with an equal head by the last (successful)
+/// call, and is not cleared (see [`MarkerBuf::rebegin_with_head`]).
 pub(crate) fn parse_with_head(
     data: &[u8],
     head: &MarkerBuf,
     head_len: usize,
     out: &mut MarkerBuf,
+    begun: bool,
 ) -> bool {
     // Not cut at its first NUL (a `memchr` per write saved): the head's bytes hold no
     // NUL (they scanned as a head), and the argument scanner reads a NUL byte exactly
@@ -252,7 +254,10 @@ pub(crate) fn parse_with_head(
     if s.len() < head_len {
         return false;
     }
-    let (mark, m) = out.begin_with_head(head);
+    let (mark, m) = match begun {
+        true => out.rebegin_with_head(head),
+        false => out.begin_with_head(head),
+    };
     // The head scans alike in any write that starts with its bytes: only the
     // arguments and what follows the marker are left to scan.
     match scan_args(s, head_len, out, mark, m.dir, m.id) {
