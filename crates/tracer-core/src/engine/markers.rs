@@ -35,10 +35,9 @@ impl Engine {
         consumer: &mut C,
     ) -> bool {
         let data: &[u8] = sc.data.as_deref().unwrap_or(&[]);
-        let t = match self.cur.0 == ev.tid {
-            true => self.threads.at_mut(self.cur.1),
-            false => self.threads.get_mut(ev.tid),
-        };
+        // `syscall` made `ev.tid` the current thread.
+        debug_assert_eq!(self.cur.0, ev.tid);
+        let t = self.threads.at_mut(self.cur.1);
         let (pid, ptid) = match t {
             Some(t) => {
                 t.has_tracer_state = true;
@@ -46,7 +45,6 @@ impl Engine {
             }
             None => (ev.pid, -1),
         };
-        // `syscall` made `ev.tid` the current thread.
         let slot = self.cur.1 as usize;
         if slot >= self.decoders.len() {
             let cap = self.config.fragment_cap;
