@@ -129,6 +129,17 @@ pub(super) struct MarkerCache {
     heads: Level,
     /// Hashes of heads seen once (like `seen`).
     heads_seen: Vec<u64>,
+    /// Index in `heads.items` of the head that decoded a write last: a write starting
+    /// with its bytes has that head (it ends at its third `:`, where
+    /// [`guess_head_len`] stops), so the guess, the hash and the lookup are skipped.
+    /// Checked against the entry's bytes (a replaced entry just misses).
+    last_head: Option<u32>,
+    /// The markers of the write decoded by its head last (reused; see
+    /// [`MarkerCache::decode_by_head_scratch`]).
+    pub scratch: Decoded,
+    /// `(index in heads.items, heads.replaced)` when `scratch` was begun with that head
+    /// by the last head decode into it (which succeeded): its tags are kept then.
+    scratch_head: Option<(u32, u64)>,
 }
 
 /// One level of the cache: decoded byte strings in a direct-mapped table (the slot a
@@ -141,6 +152,8 @@ struct Level {
     slots: Vec<(u64, u32)>,
     /// The entries: the bytes and their decoded form.
     items: Vec<(Box<[u8]>, Decoded)>,
+    /// Number of entries replaced by others so far.
+    replaced: u64,
 }
 
 /// Slots of a [`Level`] (a power of two).
@@ -195,6 +208,7 @@ impl Level {
             return;
         } else {
             self.items[slot.1 as usize] = (bytes.into(), make());
+            self.replaced += 1;
         }
         slot.0 = h;
     }
@@ -266,6 +280,7 @@ impl MarkerCache {
     /// (missing parents looked up again through `tags`; `key` is scratch space).
     /// Returns false (and `out` unspecified) otherwise.
     #[inline]
+    #[cfg(test)]
     pub fn decode_by_head(
         &mut self,
         data: &[u8],
@@ -273,24 +288,47 @@ impl MarkerCache {
         key: &mut Vec<u8>,
         out: &mut Decoded,
     ) -> bool {
-        if self.heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
-            return false;
-        }
-        let Some(k) = guess_head_len(data) else {
-            return false;
-        };
-        let head = &data[..k];
-        let Some(d) = self.heads.get_mut(head, hash_of(head)) else {
-            return false;
-        };
-        d.refresh(tags, key);
-        if !parse_with_head(data, &d.buf, k, &mut out.buf) {
-            return false;
-        }
-        out.paths.clear();
-        out.paths.push(d.paths[0]);
-        out.paths_known = d.paths_known;
-        true
+        let mut begun = None;
+        decode_by_head(
+            &mut self.heads,
+            &mut self.last_head,
+            data,
+            tags,
+            key,
+            out,
+            &mut begun,
+        )
+    }
+
+    /// [`MarkerCache::decode_by_head`] into [`MarkerCache::scratch`] (the decoded
+    /// markers stay in the cache: nothing is moved out and back).
+    #[inline]
+    pub fn decode_by_head_scratch(
+        &mut self,
+        data: &[u8],
+        tags: &TagTable,
+        key: &mut Vec<u8>,
+    ) -> bool {
+        let MarkerCache {
+            heads,
+            last_head,
+            scratch,
+            scratch_head,
+            ..
+        } = self;
+        decode_by_head(heads, last_head, data, tags, key, scratch, scratch_head)
+    }
+
+    /// [`MarkerCache::offer_hashed`] of [`MarkerCache::scratch`].
+    #[inline]
+    pub fn offer_scratch(&mut self, data: &[u8], h: u64) {
+        let MarkerCache {
+            entries,
+            seen,
+            scratch,
+            ..
+        } = self;
+        offer_hashed(entries, seen, data, h, scratch);
     }
 
     /// Offers the head of a write that decoded alone into `decoded` (its first marker
@@ -337,14 +375,69 @@ impl MarkerCache {
 
     /// [`MarkerCache::offer`] with the write's [`hash_of`] already computed.
     pub fn offer_hashed(&mut self, data: &[u8], h: u64, decoded: &Decoded) {
-        if data.len() > MAX_CACHED_WRITE {
-            return;
-        }
-        if !seen_before(&mut self.seen, h) {
-            return;
-        }
-        self.entries.insert_with(data, h, || decoded.clone());
+        offer_hashed(&mut self.entries, &mut self.seen, data, h, decoded);
     }
+}
+
+/// [`MarkerCache::decode_by_head`] on the cache's fields; `begun` tells (and is set to)
+/// which head `out` was begun with by the last decode (see `MarkerCache::scratch_head`).
+#[inline]
+fn decode_by_head(
+    heads: &mut Level,
+    last_head: &mut Option<u32>,
+    data: &[u8],
+    tags: &TagTable,
+    key: &mut Vec<u8>,
+    out: &mut Decoded,
+    begun: &mut Option<(u32, u64)>,
+) -> bool {
+    if heads.slots.is_empty() || data.len() > MAX_CACHED_WRITE {
+        return false;
+    }
+    let remembered = last_head.and_then(|i| {
+        let (bytes, _) = heads.items.get(i as usize)?;
+        let k = bytes.len();
+        (data.len() >= k && same_bytes(&data[..k], bytes)).then_some((i as usize, k))
+    });
+    let (i, k) = match remembered {
+        Some(hit) => hit,
+        None => {
+            let Some(k) = guess_head_len(data) else {
+                return false;
+            };
+            let head = &data[..k];
+            let Some(i) = heads.find(head, hash_of(head)) else {
+                return false;
+            };
+            *last_head = Some(i as u32);
+            (i, k)
+        }
+    };
+    let this = Some((i as u32, heads.replaced));
+    let reuse = *begun == this;
+    let d = &mut heads.items[i].1;
+    d.refresh(tags, key);
+    if !parse_with_head(data, &d.buf, k, &mut out.buf, reuse) {
+        *begun = None;
+        return false;
+    }
+    *begun = this;
+    out.paths.clear();
+    out.paths.push(d.paths[0]);
+    out.paths_known = d.paths_known;
+    true
+}
+
+/// [`MarkerCache::offer_hashed`] on the cache's fields.
+#[inline(never)]
+fn offer_hashed(entries: &mut Level, seen: &mut Vec<u64>, data: &[u8], h: u64, decoded: &Decoded) {
+    if data.len() > MAX_CACHED_WRITE {
+        return;
+    }
+    if !seen_before(seen, h) {
+        return;
+    }
+    entries.insert_with(data, h, || decoded.clone());
 }
 
 #[cfg(test)]
@@ -512,6 +605,46 @@ mod tests {
             }
         }
         assert!(hits > 50, "the second level was used ({hits} hits)");
+    }
+
+    /// Writes decoded one after another into the cache's scratch buffer (which keeps
+    /// the head's tags between writes of one head) decode like full parses, across
+    /// failed decodes and changes of head.
+    #[test]
+    fn scratch_decodes_in_sequence_like_full_parses() {
+        let writes = writes();
+        let mut tags = TagTable::default();
+        let (mut key, mut memo) = (Vec::new(), PathMemo::default());
+        let mut cache = MarkerCache::default();
+        // Every head seen twice: all of them cached.
+        for _ in 0..2 {
+            for w in &writes {
+                let mut d = Decoded::default();
+                if parse_all_into(w, &mut d.buf).is_ok() {
+                    d.resolve(&mut tags, &mut key, &mut memo);
+                    cache.offer_head(w, &d);
+                }
+            }
+        }
+        let mut hits = 0;
+        // Each write twice in a row, then the whole list again in another order.
+        let order = writes
+            .iter()
+            .flat_map(|w| [w, w])
+            .chain(writes.iter().rev())
+            .chain(writes.iter().step_by(3));
+        for w in order {
+            if !cache.decode_by_head_scratch(w, &tags, &mut key) {
+                continue;
+            }
+            hits += 1;
+            let mut full = Decoded::default();
+            parse_all_into(w, &mut full.buf).expect("a head hit parses in full");
+            full.resolve(&mut tags, &mut key, &mut memo);
+            let show = |d: &Decoded| (d.buf.to_tracers(), d.paths.clone());
+            assert_eq!(show(&cache.scratch), show(&full), "{w:?}");
+        }
+        assert!(hits > 100, "the scratch buffer was used ({hits} hits)");
     }
 
     /// Engine level: a head first cached from a write whose second marker introduces

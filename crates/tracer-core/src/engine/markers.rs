@@ -35,10 +35,9 @@ impl Engine {
         consumer: &mut C,
     ) -> bool {
         let data: &[u8] = sc.data.as_deref().unwrap_or(&[]);
-        let t = match self.cur.0 == ev.tid {
-            true => self.threads.at_mut(self.cur.1),
-            false => self.threads.get_mut(ev.tid),
-        };
+        // `syscall` made `ev.tid` the current thread.
+        debug_assert_eq!(self.cur.0, ev.tid);
+        let t = self.threads.at_mut(self.cur.1);
         let (pid, ptid) = match t {
             Some(t) => {
                 t.has_tracer_state = true;
@@ -46,7 +45,6 @@ impl Engine {
             }
             None => (ev.pid, -1),
         };
-        // `syscall` made `ev.tid` the current thread.
         let slot = self.cur.1 as usize;
         if slot >= self.decoders.len() {
             let cap = self.config.fragment_cap;
@@ -69,15 +67,13 @@ impl Engine {
                     return true;
                 }
                 // A marker whose head was seen before: only its arguments are scanned.
-                if cache.decode_by_head(data, &self.tags, &mut self.key_buf, &mut self.decoded) {
+                if cache.decode_by_head_scratch(data, &self.tags, &mut self.key_buf) {
                     if !warm {
                         self.set_marker_state(table, sc.fd, MarkerState::Tracer);
                     }
-                    cache.offer_hashed(data, hash, &self.decoded);
+                    cache.offer_scratch(data, hash);
+                    self.tracers(ev, idx, &cache.scratch, (pid, ptid), table, consumer);
                     self.cache = Some(cache);
-                    let d = std::mem::take(&mut self.decoded);
-                    self.tracers(ev, idx, &d, (pid, ptid), table, consumer);
-                    self.decoded = d;
                     return true;
                 }
                 self.cache = Some(cache);

@@ -43,7 +43,6 @@ pub struct Engine {
     /// exits, so a reused slot starts clean).
     decoders: Vec<StreamDecoder>,
     counts: Counts,
-    next_input: u64,
     retained: Vec<SpanRecord>,
     unattributed: IoAcc,
     /// Markers of the write being decoded (reused).
@@ -59,11 +58,13 @@ pub struct Engine {
     exit_args: crate::bytestr::ArgList,
     /// Spare argument pairs (for `fill_pairs`).
     byte_pool: Vec<(Vec<u8>, Vec<u8>)>,
-    /// `(tid, thread-table slot)` of the thread of the last syscall.
-    cur: (i64, u32),
-    /// `(tid, slot)` of recently seen threads (`i64::MIN`: empty), to switch between a
-    /// few busy threads without a hash lookup.
-    recent: [(i64, u32); RECENT_THREADS],
+    /// `(tid, thread-table slot, fd table)` of the thread of the last syscall (a
+    /// thread's fd table is fixed when it is created; entries are dropped when their
+    /// thread exits).
+    cur: (i64, u32, u64),
+    /// `(tid, slot, fd table)` of recently seen threads (`i64::MIN`: empty), to switch
+    /// between a few busy threads without a hash lookup.
+    recent: [(i64, u32, u64); RECENT_THREADS],
 }
 
 /// Threads remembered in `Engine::recent`.
@@ -105,7 +106,6 @@ impl Engine {
             tags: TagTable::default(),
             decoders: Vec::new(),
             counts: Counts::default(),
-            next_input: 0,
             retained: Vec::new(),
             unattributed: IoAcc::default(),
             decoded: Default::default(),
@@ -114,8 +114,8 @@ impl Engine {
             path_memo: marker_cache::PathMemo::default(),
             exit_args: Vec::new(),
             byte_pool: Vec::new(),
-            cur: (i64::MIN, 0),
-            recent: [(i64::MIN, 0); RECENT_THREADS],
+            cur: (i64::MIN, 0, 0),
+            recent: [(i64::MIN, 0, 0); RECENT_THREADS],
         }
     }
 
@@ -187,8 +187,8 @@ impl Engine {
 
     /// Processes one event (events must come in time order).
     pub fn process<C: Consumer>(&mut self, ev: &Event, consumer: &mut C) {
-        let idx = self.next_input;
-        self.next_input += 1;
+        // The input index is the number of events before this one.
+        let idx = self.counts.events;
         self.counts.events += 1;
         match &ev.kind {
             EventKind::Syscall(sc) => self.syscall(ev, sc, idx, consumer),
@@ -233,10 +233,10 @@ impl Engine {
                 }
                 self.threads.remove(ev.tid, &mut self.fds);
                 if self.cur.0 == ev.tid {
-                    self.cur = (i64::MIN, 0);
+                    self.cur = (i64::MIN, 0, 0);
                 }
                 for r in self.recent.iter_mut().filter(|r| r.0 == ev.tid) {
-                    *r = (i64::MIN, 0);
+                    *r = (i64::MIN, 0, 0);
                 }
             }
             EventKind::Lost { count } => {
@@ -347,22 +347,34 @@ impl Engine {
         }
     }
 
-    /// The thread-table slot of `tid` (created when new), remembered for the next event.
+    /// The fd table of thread `tid` (created when new), whose slot and table are
+    /// remembered for the next event.
     #[inline]
-    fn thread_slot(&mut self, tid: i64, pid: i64) -> u32 {
+    fn thread_table(&mut self, tid: i64, pid: i64) -> u64 {
         if self.cur.0 != tid {
-            let slot = match self.recent.iter().find(|r| r.0 == tid && tid != i64::MIN) {
-                Some(r) => r.1,
-                None => {
-                    let slot = self.threads.ensure_slot(tid, pid, &mut self.fds);
-                    self.recent.rotate_right(1);
-                    self.recent[0] = (tid, slot);
-                    slot
-                }
-            };
-            self.cur = (tid, slot);
+            self.switch_thread(tid, pid);
         }
-        self.cur.1
+        self.cur.2
+    }
+
+    /// Makes `tid` the current thread (out of line: consecutive syscalls mostly come
+    /// from one thread).
+    #[inline(never)]
+    fn switch_thread(&mut self, tid: i64, pid: i64) {
+        let cur = match self.recent.iter().find(|r| r.0 == tid && tid != i64::MIN) {
+            Some(&r) => r,
+            None => {
+                let slot = self.threads.ensure_slot(tid, pid, &mut self.fds);
+                let table = match self.threads.at(slot) {
+                    Some(t) => t.fd_table,
+                    None => self.threads.ensure(tid, pid, &mut self.fds).fd_table,
+                };
+                self.recent.rotate_right(1);
+                self.recent[0] = (tid, slot, table);
+                self.recent[0]
+            }
+        };
+        self.cur = cur;
     }
 
     /// A live thread by tid (through the remembered slot when it is the current one).
@@ -376,11 +388,7 @@ impl Engine {
     }
 
     fn syscall<C: Consumer>(&mut self, ev: &Event, sc: &Syscall, idx: u64, consumer: &mut C) {
-        let slot = self.thread_slot(ev.tid, ev.pid);
-        let table = match self.threads.at(slot) {
-            Some(t) => t.fd_table,
-            None => self.threads.ensure(ev.tid, ev.pid, &mut self.fds).fd_table,
-        };
+        let table = self.thread_table(ev.tid, ev.pid);
         let candidate = match self.pure_io(ev, sc, idx, table, consumer) {
             IoPath::Done => return,
             // The fast path's lookup found a tracer fd: `classify` would say so again.

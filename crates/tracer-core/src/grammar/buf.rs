@@ -135,6 +135,25 @@ impl MarkerBuf {
         (mark, head.markers[0])
     }
 
+    /// [`MarkerBuf::begin_with_head`] on a buffer begun with an equal head by the last
+    /// call (only arguments and markers were added since): the head's bytes and tags
+    /// are kept instead of copied again.
+    #[inline]
+    pub fn rebegin_with_head(&mut self, head: &MarkerBuf) -> (Mark, MarkerRef) {
+        debug_assert!(self.bytes.starts_with(&head.bytes) && self.tags.starts_with(&head.tags));
+        self.bytes.truncate(head.bytes.len());
+        self.tags.truncate(head.tags.len());
+        self.args.clear();
+        self.markers.clear();
+        let mark = Mark {
+            bytes: 0,
+            tags: 0,
+            args: 0,
+            markers: 0,
+        };
+        (mark, head.markers[0])
+    }
+
     pub fn push_tracer(&mut self, t: &Tracer) {
         let m = self.mark();
         for tag in &t.tags {

@@ -238,12 +238,14 @@ pub(crate) fn parse_head(data: &[u8]) -> Option<(MarkerBuf, usize)> {
 /// decoded into `head`, into `out`, exactly as `parse_all_into` would — when the write
 /// holds that one marker only (after it: nothing, or whitespace and then no further
 /// marker). Returns false otherwise (`out` is then left empty): the caller decodes the
-/// write in full.
+/// write in full. `begun`: `out` was begun with an equal head by the last (successful)
+/// call, and is not cleared (see [`MarkerBuf::rebegin_with_head`]).
 pub(crate) fn parse_with_head(
     data: &[u8],
     head: &MarkerBuf,
     head_len: usize,
     out: &mut MarkerBuf,
+    begun: bool,
 ) -> bool {
     // Not cut at its first NUL (a `memchr` per write saved): the head's bytes hold no
     // NUL (they scanned as a head), and the argument scanner reads a NUL byte exactly
@@ -252,7 +254,10 @@ pub(crate) fn parse_with_head(
     if s.len() < head_len {
         return false;
     }
-    let (mark, m) = out.begin_with_head(head);
+    let (mark, m) = match begun {
+        true => out.rebegin_with_head(head),
+        false => out.begin_with_head(head),
+    };
     // The head scans alike in any write that starts with its bytes: only the
     // arguments and what follows the marker are left to scan.
     match scan_args(s, head_len, out, mark, m.dir, m.id) {
@@ -277,15 +282,39 @@ pub(crate) fn parse_with_head(
 /// `parse_with_head` scans writes that are not cut at their first NUL.
 #[inline]
 fn is_name_stop(c: u8) -> bool {
-    matches!(c, b'\\' | b'=' | b'>' | b'<' | b'\n' | 0)
+    STOPS[c as usize] & NAME_STOP != 0
 }
 
 /// Bytes that end a run of plain bytes in an argument value (NUL too, see
 /// [`is_name_stop`]).
 #[inline]
 fn is_value_stop(c: u8) -> bool {
-    matches!(c, b'\\' | b',' | b':' | b'=' | 0)
+    STOPS[c as usize] & VALUE_STOP != 0
 }
+
+/// [`STOPS`] bit of the bytes that stop a run in an argument name.
+const NAME_STOP: u8 = 1;
+/// [`STOPS`] bit of the bytes that stop a run in an argument value.
+const VALUE_STOP: u8 = 2;
+
+/// Per byte: whether it stops a run in an argument name ([`NAME_STOP`]: `\`, `=`,
+/// `>`, `<`, LF, NUL) and in a value ([`VALUE_STOP`]: `\`, `,`, `:`, `=`, NUL); one
+/// load per byte instead of a chain of compares.
+static STOPS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        if matches!(c, b'\\' | b'=' | b'>' | b'<' | b'\n' | 0) {
+            t[i] |= NAME_STOP;
+        }
+        if matches!(c, b'\\' | b',' | b':' | b'=' | 0) {
+            t[i] |= VALUE_STOP;
+        }
+        i += 1;
+    }
+    t
+};
 
 /// The end of the run of bytes starting at `p` that `special` does not stop (the first
 /// stopping byte, or the end of `s`).

@@ -33,6 +33,10 @@ pub struct SpanStore {
     /// `(tid, stack index or GONE)` of the thread looked up last: consecutive events
     /// mostly come from one thread, which then needs no hash lookup.
     last_thread: (i64, u32),
+    /// The innermost open slot of the `last_thread` thread ([`GONE`]: none), kept in
+    /// step with its stack: the innermost record of the current thread is found
+    /// without reading the stack.
+    last_top: u32,
     capacity: usize,
     next_seq: u64,
 }
@@ -64,6 +68,7 @@ impl SpanStore {
             stacks: Vec::new(),
             free_stacks: Vec::new(),
             last_thread: (i64::MIN, GONE),
+            last_top: GONE,
             capacity: capacity.max(1),
             next_seq: 0,
         }
@@ -169,6 +174,8 @@ impl SpanStore {
         self.keys.add(key, slot);
         let stack = self.stack_of(tid, true);
         self.stacks[stack as usize].push(slot);
+        // `stack_of` made `tid` the remembered thread.
+        self.last_top = slot;
         (seq, slot)
     }
 
@@ -193,6 +200,7 @@ impl SpanStore {
         let stack = self.stack_of(tid, false);
         if let Some(v) = self.stacks.get_mut(stack as usize) {
             remove_slot(v, slot);
+            self.last_top = v.last().copied().unwrap_or(GONE);
         }
         self.prune_if_sparse();
         Some(())
@@ -210,8 +218,17 @@ impl SpanStore {
         if self.order[pos].1 != slot {
             return None;
         }
-        self.order[pos].1 = GONE;
         self.live -= 1;
+        if pos + 1 == self.order.len() {
+            // The newest entry (spans mostly close innermost first): dropped, with the
+            // tombstones before it, instead of left behind.
+            self.order.pop();
+            while self.order.last().is_some_and(|e| e.1 == GONE) {
+                self.order.pop();
+            }
+            return Some(());
+        }
+        self.order[pos].1 = GONE;
         if self.order.len() > 2 * self.live + 32 {
             self.compact_order();
         }
@@ -248,6 +265,7 @@ impl SpanStore {
             keep
         });
         self.last_thread = (i64::MIN, GONE);
+        self.last_top = GONE;
     }
 
     /// The index of `tid`'s stack (created when `create`; GONE when there is none),
@@ -273,6 +291,10 @@ impl SpanStore {
             None => GONE,
         };
         self.last_thread = (tid, idx);
+        self.last_top = match self.stacks.get(idx as usize) {
+            Some(v) => v.last().copied().unwrap_or(GONE),
+            None => GONE,
+        };
         idx
     }
 
@@ -338,7 +360,9 @@ impl SpanStore {
             if r.id == id && r.path == path {
                 self.unorder(top, r.seq)?;
                 self.keys.remove(top);
-                self.stacks[stack].pop();
+                let v = &mut self.stacks[stack];
+                v.pop();
+                self.last_top = v.last().copied().unwrap_or(GONE);
                 self.prune_if_sparse();
                 return Some(top);
             }
@@ -378,21 +402,27 @@ impl SpanStore {
     /// The slot of the innermost open record of thread `tid`.
     #[inline]
     fn innermost_slot(&self, tid: i64) -> Option<u32> {
+        if self.last_thread.0 == tid {
+            return (self.last_top != GONE).then_some(self.last_top);
+        }
         self.stack(tid)?.last().copied()
     }
 
     /// The innermost (most recently entered) open span written by thread `tid`.
     #[inline]
     pub fn innermost(&self, tid: i64) -> Option<&OpenRecord> {
-        let slot = *self.stack(tid)?.last()?;
+        let slot = self.innermost_slot(tid)?;
         Some(&self.slots[slot as usize])
     }
 
     /// Mutable [`SpanStore::innermost`] (and remembers `tid` as the current thread).
     #[inline]
     pub fn innermost_mut(&mut self, tid: i64) -> Option<&mut OpenRecord> {
-        let stack = self.stack_of(tid, false);
-        let slot = *self.stacks.get(stack as usize)?.last()?;
+        self.stack_of(tid, false);
+        let slot = self.last_top;
+        if slot == GONE {
+            return None;
+        }
         Some(&mut self.slots[slot as usize])
     }
 
@@ -420,7 +450,7 @@ impl SpanStore {
     /// (the parent of a span that just closed mostly is that).
     #[inline]
     pub(crate) fn get_mut_near(&mut self, seq: u64, tid: i64) -> Option<&mut OpenRecord> {
-        if let Some(&s) = self.stack(tid).and_then(|v| v.last()) {
+        if let Some(s) = self.innermost_slot(tid) {
             // Stacks hold open records only, and span numbers are unique.
             if self.slots[s as usize].seq == seq {
                 return Some(&mut self.slots[s as usize]);

@@ -132,16 +132,23 @@ impl BytesBy {
         let i = path as usize;
         let row = match self.path_rows.get(i) {
             Some(&r) if r != NO_ROW => r as usize,
-            _ => {
-                let r = self.row_of_text(&text());
-                if self.path_rows.len() <= i {
-                    self.path_rows.resize(i + 1, NO_ROW);
-                }
-                self.path_rows[i] = r as u32;
-                r
-            }
+            _ => self.new_path_row(path, text),
         };
         self.rows[row].1 += bytes;
+    }
+
+    /// The row of a tag-path key without one yet (out of line: once per path, and the
+    /// hot path then needs no registers saved).
+    #[cold]
+    #[inline(never)]
+    fn new_path_row(&mut self, path: u32, text: impl FnOnce() -> Vec<u8>) -> usize {
+        let i = path as usize;
+        let r = self.row_of_text(&text());
+        if self.path_rows.len() <= i {
+            self.path_rows.resize(i + 1, NO_ROW);
+        }
+        self.path_rows[i] = r as u32;
+        r
     }
 
     #[inline]
