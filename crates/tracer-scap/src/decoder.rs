@@ -300,13 +300,7 @@ impl Decoder {
             _ => SyscallKind::Other(OTHER_EVENT_BASE + enter_type as u32),
         };
         let pid = self.live.pid_of(tid);
-        let cur = out;
-        if !matches!(cur.kind, EventKind::Syscall(_)) {
-            make_syscall(cur);
-        }
-        let EventKind::Syscall(sc) = &mut cur.kind else {
-            unreachable!("just set")
-        };
+        let sc = syscall_slot(out);
         decode::build_syscall(
             sc,
             kind,
@@ -324,9 +318,9 @@ impl Decoder {
         } else {
             pid
         };
-        cur.ts = ev.ts;
-        cur.tid = tid;
-        cur.pid = pid;
+        out.ts = ev.ts;
+        out.tid = tid;
+        out.pid = pid;
         Handled::Built
     }
 
@@ -375,12 +369,7 @@ impl Decoder {
             pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
         let tid = tid as i64;
         let pid = self.live.pid_of(tid);
-        if !matches!(out.kind, EventKind::Syscall(_)) {
-            make_syscall(out);
-        }
-        let EventKind::Syscall(sc) = &mut out.kind else {
-            unreachable!("just set")
-        };
+        let sc = syscall_slot(out);
         // Plain reads and writes change no tables.
         decode::build_plain(
             sc,
@@ -416,12 +405,7 @@ impl Decoder {
         let (enter, _) = pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
         let tid = tid as i64;
         let pid = self.live.pid_of(tid);
-        if !matches!(out.kind, EventKind::Syscall(_)) {
-            make_syscall(out);
-        }
-        let EventKind::Syscall(sc) = &mut out.kind else {
-            unreachable!("just set")
-        };
+        let sc = syscall_slot(out);
         decode::build_bare(sc, kind, enter, exit, &mut self.spare);
         // (No bare kind teaches ids: see `Decoder::apply_syscall`.)
         if tables {
@@ -528,6 +512,19 @@ fn pair_exit<'p>(
 }
 
 /// Makes `out` a syscall event (its fields are all set by the caller).
+/// The syscall of the output slot `out`, made one first when the slot holds another
+/// kind of event (kept: its buffers are reused).
+#[inline(always)]
+fn syscall_slot(out: &mut Event) -> &mut Syscall {
+    if !matches!(out.kind, EventKind::Syscall(_)) {
+        make_syscall(out);
+    }
+    match &mut out.kind {
+        EventKind::Syscall(sc) => sc,
+        _ => unreachable!("just set"),
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn make_syscall(out: &mut Event) {
