@@ -33,6 +33,9 @@ pub struct SpanStore {
     /// `(tid, stack index or GONE)` of the thread looked up last: consecutive events
     /// mostly come from one thread, which then needs no hash lookup.
     last_thread: (i64, u32),
+    /// `(tid, stack index)` of recently looked-up threads, direct-mapped by tid
+    /// ([`thread_memo_index`]): a thread coming back finds its stack without hashing.
+    thread_memo: [(i64, u32); THREAD_MEMO],
     /// The innermost open slot of the `last_thread` thread ([`GONE`]: none), kept in
     /// step with its stack: the innermost record of the current thread is found
     /// without reading the stack.
@@ -43,6 +46,16 @@ pub struct SpanStore {
 
 /// Slot value of a removed entry of `SpanStore::order`.
 const GONE: u32 = u32::MAX;
+
+/// Entries of `SpanStore::thread_memo` (a power of two).
+const THREAD_MEMO: usize = 16;
+
+/// The `SpanStore::thread_memo` entry of `tid`: its low bits (the threads of a
+/// program mostly have consecutive ids).
+#[inline]
+fn thread_memo_index(tid: i64) -> usize {
+    tid as usize & (THREAD_MEMO - 1)
+}
 
 /// `v.remove(pos)`, cheaper for the last element (the usual case: innermost first).
 #[inline]
@@ -68,6 +81,7 @@ impl SpanStore {
             stacks: Vec::new(),
             free_stacks: Vec::new(),
             last_thread: (i64::MIN, GONE),
+            thread_memo: [(i64::MIN, GONE); THREAD_MEMO],
             last_top: GONE,
             capacity: capacity.max(1),
             next_seq: 0,
@@ -265,6 +279,7 @@ impl SpanStore {
             keep
         });
         self.last_thread = (i64::MIN, GONE);
+        self.thread_memo = [(i64::MIN, GONE); THREAD_MEMO];
         self.last_top = GONE;
     }
 
@@ -275,8 +290,30 @@ impl SpanStore {
         if self.last_thread.0 == tid && (self.last_thread.1 != GONE || !create) {
             return self.last_thread.1;
         }
-        let idx = match self.by_thread.get(&tid) {
-            Some(&i) => i,
+        let memo = self.thread_memo[thread_memo_index(tid)];
+        let idx = if memo.0 == tid && memo.1 != GONE {
+            memo.1
+        } else {
+            self.stack_by_hash(tid, create)
+        };
+        self.last_thread = (tid, idx);
+        self.last_top = match self.stacks.get(idx as usize) {
+            Some(v) => v.last().copied().unwrap_or(GONE),
+            None => GONE,
+        };
+        idx
+    }
+
+    /// [`SpanStore::stack_of`] of a thread not in `thread_memo` (noted there when it
+    /// has a stack); leaves `last_thread` alone.
+    #[inline(never)]
+    fn stack_by_hash(&mut self, tid: i64, create: bool) -> u32 {
+        let m = thread_memo_index(tid);
+        match self.by_thread.get(&tid) {
+            Some(&i) => {
+                self.thread_memo[m] = (tid, i);
+                i
+            }
             None if create => {
                 let i = match self.free_stacks.pop() {
                     Some(i) => i,
@@ -286,16 +323,11 @@ impl SpanStore {
                     }
                 };
                 self.by_thread.insert(tid, i);
+                self.thread_memo[m] = (tid, i);
                 i
             }
             None => GONE,
-        };
-        self.last_thread = (tid, idx);
-        self.last_top = match self.stacks.get(idx as usize) {
-            Some(v) => v.last().copied().unwrap_or(GONE),
-            None => GONE,
-        };
-        idx
+        }
     }
 
     /// The stack of `tid`, without remembering it.
