@@ -51,28 +51,33 @@ impl KeyIndex {
         self.by_key.len()
     }
 
-    /// Adds an open record's slot under its key (as the newest).
+    /// Adds an open record's slot under its key (as the newest); true when the key
+    /// was new (the map grew).
     #[inline]
-    pub fn add(&mut self, key: (i64, u32), slot: u32) {
-        let list = self.list_of(key);
+    pub fn add(&mut self, key: (i64, u32), slot: u32) -> bool {
+        let (list, new) = self.list_of(key);
         self.lists[list as usize].push(slot);
         if self.slot_list.len() <= slot as usize {
             self.slot_list.resize(slot as usize + 1, NONE);
         }
         self.slot_list[slot as usize] = list;
+        new
     }
 
-    /// The index into `lists` of `key`'s list (created when new).
+    /// The index into `lists` of `key`'s list (created when new), and whether the key
+    /// was new.
     #[inline]
-    fn list_of(&mut self, key: (i64, u32)) -> u32 {
+    fn list_of(&mut self, key: (i64, u32)) -> (u32, bool) {
         let (id, path) = key;
         if let Some(&(memo_id, list)) = self.path_memo.get(path as usize) {
             if memo_id == id && self.list_key.get(list as usize) == Some(&key) {
-                return list;
+                return (list, false);
             }
         }
         let (lists, list_key, free) = (&mut self.lists, &mut self.list_key, &mut self.free);
+        let mut new = false;
         let list = *self.by_key.entry(key).or_insert_with(|| {
+            new = true;
             let i = match free.pop() {
                 Some(i) => i,
                 None => {
@@ -90,7 +95,7 @@ impl KeyIndex {
             }
             self.path_memo[path as usize] = (id, list);
         }
-        list
+        (list, new)
     }
 
     /// Removes an open record's slot from its key's list.

@@ -40,6 +40,9 @@ pub struct SpanStore {
     /// step with its stack: the innermost record of the current thread is found
     /// without reading the stack.
     last_top: u32,
+    /// A thread got a stack since the last [`SpanStore::open_with`] (the index maps
+    /// grew: time to check whether they need a prune).
+    new_thread: bool,
     capacity: usize,
     next_seq: u64,
 }
@@ -83,6 +86,7 @@ impl SpanStore {
             last_thread: (i64::MIN, GONE),
             thread_memo: [(i64::MIN, GONE); THREAD_MEMO],
             last_top: GONE,
+            new_thread: false,
             capacity: capacity.max(1),
             next_seq: 0,
         }
@@ -185,11 +189,16 @@ impl SpanStore {
         self.order_pos[slot as usize] = self.order.len() as u32;
         self.order.push((seq, slot));
         self.live += 1;
-        self.keys.add(key, slot);
+        let new_key = self.keys.add(key, slot);
         let stack = self.stack_of(tid, true);
         self.stacks[stack as usize].push(slot);
         // `stack_of` made `tid` the remembered thread.
         self.last_top = slot;
+        // The index maps grow only here: they are pruned, when sparse, as they grow.
+        if new_key || self.new_thread {
+            self.new_thread = false;
+            self.prune_if_sparse();
+        }
         (seq, slot)
     }
 
@@ -207,7 +216,8 @@ impl SpanStore {
         let (seq, tid) = (rec.seq, rec.writer_tid);
         self.unorder(slot, seq)?;
         // Emptied index vectors stay in their maps (the same keys come back soon); the
-        // maps are pruned when they hold many more keys than open records.
+        // maps are pruned when they grow to many more keys than open records
+        // (`open_with`).
         if unkey {
             self.keys.remove(slot);
         }
@@ -216,7 +226,6 @@ impl SpanStore {
             remove_slot(v, slot);
             self.last_top = v.last().copied().unwrap_or(GONE);
         }
-        self.prune_if_sparse();
         Some(())
     }
 
@@ -324,6 +333,7 @@ impl SpanStore {
                 };
                 self.by_thread.insert(tid, i);
                 self.thread_memo[m] = (tid, i);
+                self.new_thread = true;
                 i
             }
             None => GONE,
@@ -387,7 +397,10 @@ impl SpanStore {
         // The innermost record of the exit's thread, when it has the key, is the most
         // recent one of that thread with the key: its list is known without hashing.
         let stack = self.stack_of(exit_tid, false) as usize;
-        if let Some(&top) = self.stacks.get(stack).and_then(|v| v.last()) {
+        // `stack_of` made the exit's thread the remembered one: `last_top` is the top
+        // of its stack.
+        let top = self.last_top;
+        if top != GONE {
             let r = &self.slots[top as usize];
             if r.id == id && r.path == path {
                 self.unorder(top, r.seq)?;
@@ -395,7 +408,6 @@ impl SpanStore {
                 let v = &mut self.stacks[stack];
                 v.pop();
                 self.last_top = v.last().copied().unwrap_or(GONE);
-                self.prune_if_sparse();
                 return Some(top);
             }
         }
