@@ -182,6 +182,25 @@ pub struct FdTables {
     open_memo: Option<(String, u32)>,
 }
 
+/// The info of a new fd on `target` with the name id `name_id` (kind and marker state
+/// from the target: only the null device can carry markers).
+#[inline(always)]
+fn new_info(target: FdTarget, cloexec: bool, name_id: u32) -> FdInfo {
+    let marker = match &target {
+        FdTarget::File(p) if p == NULL_DEVICE => MarkerState::Undecided,
+        _ => MarkerState::NotTracer,
+    };
+    FdInfo {
+        kind: FdKind::of(&target),
+        target,
+        marker,
+        cloexec,
+        name_id,
+        peer_id: None,
+        ipv6_hint: false,
+    }
+}
+
 /// Most path strings [`FdTables`] keeps for reuse.
 const SPARE_PATHS: usize = 8;
 
@@ -252,19 +271,7 @@ impl FdTables {
 
     /// Builds the info for a new fd (marker state from the path, names interned).
     pub fn make_info(&mut self, target: FdTarget, cloexec: bool) -> FdInfo {
-        let marker = match &target {
-            FdTarget::File(p) if p == NULL_DEVICE => MarkerState::Undecided,
-            _ => MarkerState::NotTracer,
-        };
-        let mut info = FdInfo {
-            kind: FdKind::of(&target),
-            target,
-            marker,
-            cloexec,
-            name_id: 0,
-            peer_id: None,
-            ipv6_hint: false,
-        };
+        let mut info = new_info(target, cloexec, 0);
         self.rename(&mut info);
         info
     }
@@ -362,24 +369,13 @@ impl FdTables {
         };
         let mut full = self.spare_path();
         full.push_str(path);
-        // What `make_info` gives for this target (the name is the path).
-        let (target, marker) = if dir {
-            (FdTarget::Directory(full), MarkerState::NotTracer)
-        } else if path == NULL_DEVICE {
-            (FdTarget::File(full), MarkerState::Undecided)
+        let target = if dir {
+            FdTarget::Directory(full)
         } else {
-            (FdTarget::File(full), MarkerState::NotTracer)
+            FdTarget::File(full)
         };
-        let info = FdInfo {
-            target,
-            kind: FdKind::File,
-            marker,
-            cloexec,
-            name_id,
-            peer_id: None,
-            ipv6_hint: false,
-        };
-        self.insert(table, fd, info);
+        // What `make_info` gives, with the remembered name (the path's).
+        self.insert(table, fd, new_info(target, cloexec, name_id));
         true
     }
 
