@@ -75,6 +75,14 @@ impl BlockSource {
         }
     }
 
+    /// Address and length of a mapped file's mapping (`None` for streams).
+    pub(crate) fn mapped_range(&self) -> Option<(usize, usize)> {
+        match &self.backing {
+            Backing::Mapped(m) => Some((m.as_ptr() as usize, m.len())),
+            Backing::Stream(_) => None,
+        }
+    }
+
     /// True when reading a memory-mapped file.
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self.backing, Backing::Mapped(_))

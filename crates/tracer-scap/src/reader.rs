@@ -200,6 +200,17 @@ impl ScapReader {
         Ok(())
     }
 
+    /// Address and length of the mapping of a memory-mapped input (`None` for
+    /// streams); the mapping lives as long as this reader.
+    pub(crate) fn mapped_range(&self) -> Option<(usize, usize)> {
+        self.io.mapped_range()
+    }
+
+    /// Offset of the next unread byte of the input (decompressed for gzip).
+    pub(crate) fn input_offset(&self) -> u64 {
+        self.io.offset()
+    }
+
     /// True when the file is gzip-compressed.
     pub fn is_gzip(&self) -> bool {
         self.io.gzip

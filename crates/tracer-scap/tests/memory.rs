@@ -1,10 +1,11 @@
 //! Reading a plain (memory-mapped) capture keeps the process's memory bounded, whatever
-//! the size of the file: pages already read are handed back to the kernel.
+//! the size of the file: pages already read are handed back to the kernel. The same
+//! holds for `ThreadedReader`, whose consumer maps pages ahead of the reading thread.
 
 use std::io::Write;
 
 use tracer_scap::synth::{generate, SynthConfig};
-use tracer_scap::{ScapReader, ScapWriter, WriterOptions};
+use tracer_scap::{ScapReader, ScapWriter, ThreadedReader, WriterOptions};
 
 /// Resident memory of this process in bytes (VmRSS; file-backed pages of a mapping count).
 fn rss() -> u64 {
@@ -78,6 +79,29 @@ fn reading_a_large_mapped_capture_keeps_memory_bounded() {
     assert!(
         grown < 96 << 20,
         "reading a {} MiB capture grew resident memory by {} MiB",
+        size >> 20,
+        grown >> 20
+    );
+    drop(r);
+
+    // The threaded reader: the same events, and paging ahead stays bounded too.
+    let before = rss();
+    let mut peak = before;
+    let mut t = ThreadedReader::open(&big).unwrap();
+    let mut m = 0u64;
+    while t.next_ref().unwrap().is_some() {
+        m += 1;
+        if m.is_multiple_of(50_000) {
+            peak = peak.max(rss());
+        }
+    }
+    peak = peak.max(rss());
+    assert!(t.warnings().is_empty(), "{:?}", t.warnings());
+    assert_eq!(m, n, "threaded reader: same number of events");
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < 96 << 20,
+        "reading a {} MiB capture with ThreadedReader grew resident memory by {} MiB",
         size >> 20,
         grown >> 20
     );
