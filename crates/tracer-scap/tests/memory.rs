@@ -34,6 +34,21 @@ fn split_at_first_event(bytes: &[u8]) -> (&[u8], &[u8]) {
     bytes.split_at(pos)
 }
 
+/// Calls `next` until it returns false; returns how many times it returned true and by
+/// how much resident memory grew at its peak (sampled every 50,000 events and at the end).
+fn count_with_peak_rss(mut next: impl FnMut() -> bool) -> (u64, u64) {
+    let before = rss();
+    let mut peak = before;
+    let mut n = 0u64;
+    while next() {
+        n += 1;
+        if n.is_multiple_of(50_000) {
+            peak = peak.max(rss());
+        }
+    }
+    (n, peak.max(rss()).saturating_sub(before))
+}
+
 #[test]
 fn reading_a_large_mapped_capture_keeps_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,20 +77,10 @@ fn reading_a_large_mapped_capture_keeps_memory_bounded() {
     let size = std::fs::metadata(&big).unwrap().len();
     drop(bytes);
 
-    let before = rss();
-    let mut peak = before;
     let mut r = ScapReader::open(&big).unwrap();
-    let mut n = 0u64;
-    while r.next_ref().unwrap().is_some() {
-        n += 1;
-        if n.is_multiple_of(50_000) {
-            peak = peak.max(rss());
-        }
-    }
-    peak = peak.max(rss());
+    let (n, grown) = count_with_peak_rss(|| r.next_ref().unwrap().is_some());
     assert!(r.warnings().is_empty(), "{:?}", r.warnings());
     assert!(n > 1_000_000, "{n} events");
-    let grown = peak.saturating_sub(before);
     assert!(
         grown < 96 << 20,
         "reading a {} MiB capture grew resident memory by {} MiB",
@@ -85,20 +90,10 @@ fn reading_a_large_mapped_capture_keeps_memory_bounded() {
     drop(r);
 
     // The threaded reader: the same events, and paging ahead stays bounded too.
-    let before = rss();
-    let mut peak = before;
     let mut t = ThreadedReader::open(&big).unwrap();
-    let mut m = 0u64;
-    while t.next_ref().unwrap().is_some() {
-        m += 1;
-        if m.is_multiple_of(50_000) {
-            peak = peak.max(rss());
-        }
-    }
-    peak = peak.max(rss());
+    let (m, grown) = count_with_peak_rss(|| t.next_ref().unwrap().is_some());
     assert!(t.warnings().is_empty(), "{:?}", t.warnings());
     assert_eq!(m, n, "threaded reader: same number of events");
-    let grown = peak.saturating_sub(before);
     assert!(
         grown < 96 << 20,
         "reading a {} MiB capture with ThreadedReader grew resident memory by {} MiB",
