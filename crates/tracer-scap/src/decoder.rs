@@ -44,8 +44,11 @@ pub(crate) fn blank_event() -> Event {
 /// What handling a block did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Handled {
-    /// An event was built in the caller's `out`.
+    /// An event was built in the caller's `out` (maybe behind queued events).
     Built,
+    /// An event was built in the caller's `out`, and (as for [`Handled::Quiet`]) the
+    /// decoder is among events with nothing queued: it is the next event.
+    Fresh,
     /// Nothing was built, and the decoder is among the events of a section with
     /// nothing queued and not stopped: the caller goes on with the next block.
     Quiet,
@@ -213,8 +216,9 @@ impl Decoder {
         }
     }
 
-    /// An event block's payload. Returns [`Handled::Built`] when an event was built in
-    /// `out` (which holds an earlier event whose allocations are reused).
+    /// An event block's payload. Returns [`Handled::Fresh`] or [`Handled::Built`] when
+    /// an event was built in `out` (which holds an earlier event whose allocations are
+    /// reused).
     #[inline(always)]
     pub(crate) fn handle_event(
         &mut self,
@@ -233,11 +237,10 @@ impl Decoder {
         // The common events, once among the events of a section: plain reads and
         // writes of the table's shape.
         if v2 && !large && self.in_events {
-            if let Some(h) = payload
-                .get(prefix..)
-                .and_then(|p| self.handle_fixed(p, dump_flags, out))
-            {
-                return h;
+            if let Some(p) = payload.get(prefix..) {
+                if let Some(h) = self.handle_fixed(p, dump_flags, out) {
+                    return h;
+                }
             }
         }
         let Some(ev) = payload
@@ -321,7 +324,11 @@ impl Decoder {
         out.ts = ev.ts;
         out.tid = tid;
         out.pid = pid;
-        Handled::Built
+        if quiet == Handled::Quiet {
+            Handled::Fresh
+        } else {
+            Handled::Built
+        }
     }
 
     /// [`Decoder::handle_event`] of an event (`ev`: v2 header, u16 lengths) whose type
@@ -384,7 +391,7 @@ impl Decoder {
         out.ts = ts;
         out.tid = tid;
         out.pid = pid;
-        Some(Handled::Built)
+        Some(Handled::Fresh)
     }
 
     /// [`Decoder::handle_fixed`] of a bare exit (see [`decode::build_bare`]; `tables`:
@@ -414,7 +421,7 @@ impl Decoder {
         out.ts = exit.ts;
         out.tid = tid;
         out.pid = pid;
-        Handled::Built
+        Handled::Fresh
     }
 
     /// A syscall's effects on the live tables; the pid of its thread afterwards.

@@ -308,9 +308,10 @@ fn fill(
         let mut built = 0;
         let mut queued = false;
         let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
-            match on_block(body, d, out, id, at) {
-                Handled::Built => {
-                    if !d.queue.is_empty() {
+            let h = on_block(body, d, out, id, at);
+            match h {
+                Handled::Built | Handled::Fresh => {
+                    if h == Handled::Built && !d.queue.is_empty() {
                         queued = true;
                         return Some(());
                     }
@@ -340,7 +341,10 @@ fn fill(
         let at = io.offset();
         match frame_slow(io, d, at) {
             Ok(Some(id)) => {
-                if on_block(io.body(), d, &mut batch[n], id, at) == Handled::Built {
+                if matches!(
+                    on_block(io.body(), d, &mut batch[n], id, at),
+                    Handled::Built | Handled::Fresh
+                ) {
                     if d.queue.is_empty() {
                         n += 1;
                     } else {
@@ -421,7 +425,7 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
     // The common case: whole, well-formed blocks are available.
     let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
         match on_block(body, d, out, id, at) {
-            Handled::Built => Some(true),
+            Handled::Built | Handled::Fresh => Some(true),
             // Nothing built (an enter, a skipped event): go on with the next block while
             // among events, with nothing queued and the decoder not stopped (what the
             // caller would do next anyway).
@@ -434,7 +438,10 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
     }
     let at = io.offset();
     match frame_slow(io, d, at)? {
-        Some(id) => Ok(on_block(io.body(), d, out, id, at) == Handled::Built),
+        Some(id) => Ok(matches!(
+            on_block(io.body(), d, out, id, at),
+            Handled::Built | Handled::Fresh
+        )),
         None => Ok(false),
     }
 }
