@@ -282,6 +282,8 @@ impl ScapReader {
 
 /// See [`ScapReader::fill_batch`]: the same order of events as [`advance`] (queued
 /// events first; an event built while events are queued goes behind them).
+/// (Inlined into its one caller: it keeps the reader's fields at fixed offsets.)
+#[inline(always)]
 fn fill(
     io: &mut BlockSource,
     d: &mut Decoder,
@@ -309,6 +311,10 @@ fn fill(
         let mut queued = false;
         let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
             let h = on_block(body, d, out, id, at);
+            // (Enters, the most common case, first: one comparison.)
+            if h == Handled::Quiet {
+                return None;
+            }
             match h {
                 Handled::Built | Handled::Fresh => {
                     if h == Handled::Built && !d.queue.is_empty() {
