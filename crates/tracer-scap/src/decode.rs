@@ -306,6 +306,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_one_bare_exit_that_changes_tables_is_close() {
+        // (`Decoder::exit_bare` relies on it.)
+        for (i, t) in type_infos().iter().enumerate() {
+            if i % 2 == 1 && t.shape.is_some() && !t.plain && t.tables {
+                assert_eq!(t.meaning, Meaning::Sys(SyscallKind::Close), "type {i}");
+            }
+        }
+    }
+
+    #[test]
     fn generic_exit_without_enter_is_unknown_not_read() {
         assert_eq!(generic_kind(None), SyscallKind::Other(UNKNOWN_NATIVE));
         assert_eq!(meanings()[0], Meaning::Generic);

@@ -414,9 +414,11 @@ impl Decoder {
         let pid = self.live.pid_of(tid);
         let sc = syscall_slot(out);
         decode::build_bare(sc, kind, enter, exit, &mut self.spare);
-        // (No bare kind teaches ids: see `Decoder::apply_syscall`.)
+        // The one bare kind that changes the tables is `Close` (no bare kind teaches
+        // ids: see `Decoder::apply_syscall`): what `Live::apply` does for it.
         if tables {
-            self.live.apply(sc, pid);
+            debug_assert_eq!(kind, SyscallKind::Close);
+            self.live.apply_close(sc, pid);
         }
         out.ts = exit.ts;
         out.tid = tid;

@@ -283,6 +283,14 @@ impl Live {
         }
     }
 
+    /// [`Live::apply`] of a `Close` syscall.
+    #[inline(always)]
+    pub(crate) fn apply_close(&mut self, sc: &Syscall, pid: i64) {
+        if sc.res >= 0 && sc.fd >= 0 {
+            self.close_fd(pid, sc.fd);
+        }
+    }
+
     fn close_fd(&mut self, pid: i64, fd: i64) {
         if let Some(s) = self.slot(pid) {
             self.tables[s].remove(fd);
