@@ -172,7 +172,7 @@ fn set_common<'a>(
     sc.kind = kind;
     sc.enter_ts = enter_ts;
     sc.res = res;
-    sc.fd = enter.and_then(|e| e.fd()).unwrap_or(-1);
+    sc.fd = enter.map_or(-1, |e| e.fd());
 }
 
 /// [`build_syscall`] of a read or write without addresses (the common case): no
