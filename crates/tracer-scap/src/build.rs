@@ -116,13 +116,15 @@ impl<'a> ExitParams<'a> for Fixed<'a> {
     fn ts(&self) -> u64 {
         Fixed::ts(self)
     }
+    // (Only plain exits are built from a `Fixed`: their `res` and `size` are not
+    // variable-size, see `decode::type_infos`.)
     #[inline(always)]
     fn res(&self) -> Option<i64> {
-        self.int(self.shape().res)
+        self.fixed_int(self.shape().res)
     }
     #[inline(always)]
     fn size(&self) -> Option<i64> {
-        self.int(self.shape().size)
+        self.fixed_int(self.shape().size)
     }
     #[inline(always)]
     fn data(&self) -> Option<&'a [u8]> {

@@ -356,7 +356,7 @@ impl Decoder {
             // Shaped enters are syscalls not kept whole (with their fd in `fd`, if any).
             if self
                 .pending
-                .enter_io(tid, ts, et, ev.int(s.fd), ev.int(s.size))
+                .enter_io(tid, ts, et, ev.fixed_int(s.fd), ev.fixed_int(s.size))
             {
                 self.stats.enters_without_exit += 1;
             }

@@ -203,6 +203,20 @@ impl<'a> Fixed<'a> {
         self.get(l).and_then(le_int)
     }
 
+    /// [`Fixed::int`] of a location that is not [`Loc::VAR`] (a fixed-size parameter
+    /// or none).
+    #[inline(always)]
+    pub(crate) fn fixed_int(&self, l: Loc) -> Option<i64> {
+        debug_assert!(l != Loc::VAR);
+        match l.w {
+            0 => None,
+            w => self
+                .bytes
+                .get(l.at as usize..l.at as usize + w as usize)
+                .and_then(le_int),
+        }
+    }
+
     /// The shape's locations.
     #[inline(always)]
     pub(crate) fn shape(&self) -> &'static Shape {
