@@ -318,7 +318,13 @@ fn build_other(
         } else {
             exit.get(Field::Tuple)
         };
-        put_detail(&mut sc.detail, tuple_detail(t, !send, proto));
+        if t.is_none_or(<[u8]>::is_empty) {
+            // What `tuple_detail` makes of no tuple (common for sends on connected
+            // sockets), written as a constant: only the variant changes.
+            put_detail(&mut sc.detail, SyscallDetail::None);
+        } else {
+            put_detail(&mut sc.detail, tuple_detail(t, !send, proto));
+        }
     } else {
         if !matches!(sc.detail, SyscallDetail::None) {
             recycle_detail(sc, spare);
