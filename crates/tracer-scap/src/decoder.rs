@@ -376,6 +376,8 @@ impl Decoder {
             pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
         let tid = tid as i64;
         let pid = self.live.pid_of(tid);
+        // (Set before the build: one value fewer held across it.)
+        out.pid = pid;
         let sc = syscall_slot(out);
         // Plain reads and writes change no tables.
         decode::build_plain(
@@ -390,7 +392,6 @@ impl Decoder {
         );
         out.ts = ts;
         out.tid = tid;
-        out.pid = pid;
         Some(Handled::Fresh)
     }
 
