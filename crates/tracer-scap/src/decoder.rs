@@ -346,7 +346,9 @@ impl Decoder {
         let ev = shape.view(ev)?;
         self.stats.raw_events += 1;
         let ts = ev.ts();
-        self.last_ts = self.last_ts.max(ts);
+        if ts > self.last_ts {
+            self.last_ts = ts;
+        }
         if let Some(n) = self.stats.by_type.get_mut(et as usize) {
             *n += 1;
         }
