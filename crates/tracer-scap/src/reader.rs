@@ -74,11 +74,13 @@ pub struct ReadStats {
 /// Gzip files and [`ScapReader::from_reader`] sources are streamed through one window.
 /// The metadata blocks of the first section (machine, processes, fds…) are read when
 /// the reader is created, so the getters answer before the first event.
+#[repr(C)]
 pub struct ScapReader {
+    /// The event lent by [`ScapReader::next_ref`], rebuilt in place. (First: its
+    /// address is the reader's.)
+    current: Event,
     io: BlockSource,
     d: Decoder,
-    /// The event lent by [`ScapReader::next_ref`], rebuilt in place.
-    current: Event,
 }
 
 impl std::fmt::Debug for ScapReader {
