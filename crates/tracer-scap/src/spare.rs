@@ -52,6 +52,7 @@ impl Spare {
         }
     }
     /// A payload buffer (kept earlier, else a new empty one).
+    #[inline(always)]
     pub(crate) fn take_data(&mut self) -> Vec<u8> {
         match self.last_data.take() {
             Some(v) => v,
