@@ -368,11 +368,7 @@ impl Decoder {
         // `decode::build_bare`), of syscalls whose kind is the type's.
         let kind = info.kind;
         if !info.plain {
-            let exit = ExitHead {
-                ts,
-                res: ev.int(s.res),
-            };
-            return Some(self.exit_bare(exit, tid, et, kind, info.tables, dump_flags, out));
+            return Some(self.exit_bare(ts, ev.int(s.res), tid, et, info, dump_flags, out));
         }
         let (enter, tracer_flag) =
             pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
@@ -397,21 +393,23 @@ impl Decoder {
         Some(Handled::Fresh)
     }
 
-    /// [`Decoder::handle_fixed`] of a bare exit (see [`decode::build_bare`]; `tables`:
-    /// its [`TypeInfo::tables`]): the same pairing, counts and event as
-    /// [`Decoder::handle_event`].
+    /// [`Decoder::handle_fixed`] of a bare exit (see [`decode::build_bare`]) of type
+    /// `et` (`info`; its exit's `ts` and `res`): the same pairing, counts and event as
+    /// [`Decoder::handle_event`]. (Few, small arguments: the call costs little.)
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn exit_bare(
         &mut self,
-        exit: ExitHead,
+        ts: u64,
+        res: Option<i64>,
         tid: u64,
         et: u16,
-        kind: SyscallKind,
-        tables: bool,
+        info: &TypeInfo,
         dump_flags: u32,
         out: &mut Event,
     ) -> Handled {
+        let exit = ExitHead { ts, res };
+        let (kind, tables) = (info.kind, info.tables);
         let (enter, _) = pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
         let tid = tid as i64;
         let pid = self.live.pid_of(tid);
