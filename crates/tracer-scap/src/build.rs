@@ -154,7 +154,7 @@ pub(crate) fn build_syscall(
         build_plain(sc, kind, enter, exit, pid, tracer_flag, live, spare);
     } else {
         set_common(sc, kind, enter, exit);
-        build_other(sc, kind, enter, exit, pid, tracer_flag, live, spare);
+        build_other(sc, enter, exit, pid, tracer_flag, live, spare);
     }
 }
 
@@ -272,12 +272,11 @@ fn set_data<'a>(sc: &mut Syscall, keep: bool, exit: &impl ExitParams<'a>, spare:
     }
 }
 
-/// [`build_syscall`] of the syscalls that are not plain reads or writes.
-#[allow(clippy::too_many_arguments)]
+/// [`build_syscall`] of the syscalls that are not plain reads or writes, after
+/// [`set_common`] (the kind is `sc.kind`: one argument fewer to pass).
 #[inline(never)]
 fn build_other(
     sc: &mut Syscall,
-    kind: SyscallKind,
     enter: Option<Stored<'_>>,
     exit: &RawEvent<'_>,
     pid: i64,
@@ -286,6 +285,7 @@ fn build_other(
     spare: &mut Spare,
 ) {
     use SyscallKind::*;
+    let kind = sc.kind;
     sc.size = 0;
     sc.null_dev = false;
     // Reads and writes with addresses: their tuple's protocol is the fd's (looked up
