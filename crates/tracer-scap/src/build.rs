@@ -116,13 +116,15 @@ impl<'a> ExitParams<'a> for Fixed<'a> {
     fn ts(&self) -> u64 {
         Fixed::ts(self)
     }
+    // (Only plain exits are built from a `Fixed`: their `res` and `size` are not
+    // variable-size, see `decode::type_infos`.)
     #[inline(always)]
     fn res(&self) -> Option<i64> {
-        self.int(self.shape().res)
+        self.fixed_int(self.shape().res)
     }
     #[inline(always)]
     fn size(&self) -> Option<i64> {
-        self.int(self.shape().size)
+        self.fixed_int(self.shape().size)
     }
     #[inline(always)]
     fn data(&self) -> Option<&'a [u8]> {
@@ -152,7 +154,7 @@ pub(crate) fn build_syscall(
         build_plain(sc, kind, enter, exit, pid, tracer_flag, live, spare);
     } else {
         set_common(sc, kind, enter, exit);
-        build_other(sc, kind, enter, exit, pid, tracer_flag, live, spare);
+        build_other(sc, enter, exit, pid, tracer_flag, live, spare);
     }
 }
 
@@ -172,7 +174,7 @@ fn set_common<'a>(
     sc.kind = kind;
     sc.enter_ts = enter_ts;
     sc.res = res;
-    sc.fd = enter.and_then(|e| e.fd()).unwrap_or(-1);
+    sc.fd = enter.map_or(-1, |e| e.fd());
 }
 
 /// [`build_syscall`] of a read or write without addresses (the common case): no
@@ -270,12 +272,11 @@ fn set_data<'a>(sc: &mut Syscall, keep: bool, exit: &impl ExitParams<'a>, spare:
     }
 }
 
-/// [`build_syscall`] of the syscalls that are not plain reads or writes.
-#[allow(clippy::too_many_arguments)]
+/// [`build_syscall`] of the syscalls that are not plain reads or writes, after
+/// [`set_common`] (the kind is `sc.kind`: one argument fewer to pass).
 #[inline(never)]
 fn build_other(
     sc: &mut Syscall,
-    kind: SyscallKind,
     enter: Option<Stored<'_>>,
     exit: &RawEvent<'_>,
     pid: i64,
@@ -284,6 +285,7 @@ fn build_other(
     spare: &mut Spare,
 ) {
     use SyscallKind::*;
+    let kind = sc.kind;
     sc.size = 0;
     sc.null_dev = false;
     // Reads and writes with addresses: their tuple's protocol is the fd's (looked up
@@ -316,7 +318,13 @@ fn build_other(
         } else {
             exit.get(Field::Tuple)
         };
-        put_detail(&mut sc.detail, tuple_detail(t, !send, proto));
+        if t.is_none_or(<[u8]>::is_empty) {
+            // What `tuple_detail` makes of no tuple (common for sends on connected
+            // sockets), written as a constant: only the variant changes.
+            put_detail(&mut sc.detail, SyscallDetail::None);
+        } else {
+            put_detail(&mut sc.detail, tuple_detail(t, !send, proto));
+        }
     } else {
         if !matches!(sc.detail, SyscallDetail::None) {
             recycle_detail(sc, spare);

@@ -154,12 +154,17 @@ pub(crate) fn type_infos() -> &'static [TypeInfo; EVENT_MAX as usize] {
             let info = &EVENT_TABLE[i];
             let s = Shape::of(info)?;
             let fits = if i.is_multiple_of(2) {
-                // The enter's `fd`, else its `out_fd`, is stored.
+                // The enter's `fd`, else its `out_fd`, is stored, and its `size`: both
+                // read as fixed-size integers (`Fixed::fixed_int`).
                 let fd_ok = s.fd.is_fixed()
                     || (s.fd == Loc::ABSENT && info.params.iter().all(|(n, _)| *n != "out_fd"));
-                syscall(i) && !full_enter(i) && fd_ok
+                let size_ok = s.size.is_fixed() || s.size == Loc::ABSENT;
+                syscall(i) && !full_enter(i) && fd_ok && size_ok
             } else {
-                plain(i) || bare(i)
+                // A plain exit's `res` and `size` are read as fixed-size integers
+                // (`Fixed::fixed_int`, see `build::ExitParams`).
+                let plain_ok = s.res.is_fixed() && s.size != Loc::VAR;
+                (plain(i) && plain_ok) || bare(i)
             };
             fits.then_some(s)
         };
@@ -304,6 +309,32 @@ pub(crate) fn generic_kind(enter: Option<Stored<'_>>) -> SyscallKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shaped_fields_read_as_fixed_integers_have_fixed_sizes() {
+        for (i, t) in type_infos().iter().enumerate() {
+            let Some(s) = &t.shape else { continue };
+            if i % 2 == 0 {
+                assert!(s.fd != Loc::VAR && s.size != Loc::VAR, "enter {i}");
+            } else if t.plain {
+                assert!(s.res.is_fixed() && s.size != Loc::VAR, "exit {i}");
+            }
+        }
+        // The plain reads and writes have their shapes.
+        for i in [6, 7, 8, 9, 112, 113] {
+            assert!(type_infos()[i].shape.is_some(), "type {i}");
+        }
+    }
+
+    #[test]
+    fn the_one_bare_exit_that_changes_tables_is_close() {
+        // (`Decoder::exit_bare` relies on it.)
+        for (i, t) in type_infos().iter().enumerate() {
+            if i % 2 == 1 && t.shape.is_some() && !t.plain && t.tables {
+                assert_eq!(t.meaning, Meaning::Sys(SyscallKind::Close), "type {i}");
+            }
+        }
+    }
 
     #[test]
     fn generic_exit_without_enter_is_unknown_not_read() {

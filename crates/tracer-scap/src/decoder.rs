@@ -44,8 +44,11 @@ pub(crate) fn blank_event() -> Event {
 /// What handling a block did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Handled {
-    /// An event was built in the caller's `out`.
+    /// An event was built in the caller's `out` (maybe behind queued events).
     Built,
+    /// An event was built in the caller's `out`, and (as for [`Handled::Quiet`]) the
+    /// decoder is among events with nothing queued: it is the next event.
+    Fresh,
     /// Nothing was built, and the decoder is among the events of a section with
     /// nothing queued and not stopped: the caller goes on with the next block.
     Quiet,
@@ -213,8 +216,9 @@ impl Decoder {
         }
     }
 
-    /// An event block's payload. Returns [`Handled::Built`] when an event was built in
-    /// `out` (which holds an earlier event whose allocations are reused).
+    /// An event block's payload. Returns [`Handled::Fresh`] or [`Handled::Built`] when
+    /// an event was built in `out` (which holds an earlier event whose allocations are
+    /// reused).
     #[inline(always)]
     pub(crate) fn handle_event(
         &mut self,
@@ -233,11 +237,10 @@ impl Decoder {
         // The common events, once among the events of a section: plain reads and
         // writes of the table's shape.
         if v2 && !large && self.in_events {
-            if let Some(h) = payload
-                .get(prefix..)
-                .and_then(|p| self.handle_fixed(p, dump_flags, out))
-            {
-                return h;
+            if let Some(p) = payload.get(prefix..) {
+                if let Some(h) = self.handle_fixed(p, dump_flags, out) {
+                    return h;
+                }
             }
         }
         let Some(ev) = payload
@@ -321,7 +324,11 @@ impl Decoder {
         out.ts = ev.ts;
         out.tid = tid;
         out.pid = pid;
-        Handled::Built
+        if quiet == Handled::Quiet {
+            Handled::Fresh
+        } else {
+            Handled::Built
+        }
     }
 
     /// [`Decoder::handle_event`] of an event (`ev`: v2 header, u16 lengths) whose type
@@ -339,7 +346,9 @@ impl Decoder {
         let ev = shape.view(ev)?;
         self.stats.raw_events += 1;
         let ts = ev.ts();
-        self.last_ts = self.last_ts.max(ts);
+        if ts > self.last_ts {
+            self.last_ts = ts;
+        }
         if let Some(n) = self.stats.by_type.get_mut(et as usize) {
             *n += 1;
         }
@@ -349,7 +358,7 @@ impl Decoder {
             // Shaped enters are syscalls not kept whole (with their fd in `fd`, if any).
             if self
                 .pending
-                .enter_io(tid, ts, et, ev.int(s.fd), ev.int(s.size))
+                .enter_io(tid, ts, et, ev.fixed_int(s.fd), ev.fixed_int(s.size))
             {
                 self.stats.enters_without_exit += 1;
             }
@@ -359,16 +368,14 @@ impl Decoder {
         // `decode::build_bare`), of syscalls whose kind is the type's.
         let kind = info.kind;
         if !info.plain {
-            let exit = ExitHead {
-                ts,
-                res: ev.int(s.res),
-            };
-            return Some(self.exit_bare(exit, tid, et, kind, info.tables, dump_flags, out));
+            return Some(self.exit_bare(ts, ev.int(s.res), tid, et, info, dump_flags, out));
         }
         let (enter, tracer_flag) =
             pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
         let tid = tid as i64;
         let pid = self.live.pid_of(tid);
+        // (Set before the build: one value fewer held across it.)
+        out.pid = pid;
         let sc = syscall_slot(out);
         // Plain reads and writes change no tables.
         decode::build_plain(
@@ -383,38 +390,41 @@ impl Decoder {
         );
         out.ts = ts;
         out.tid = tid;
-        out.pid = pid;
-        Some(Handled::Built)
+        Some(Handled::Fresh)
     }
 
-    /// [`Decoder::handle_fixed`] of a bare exit (see [`decode::build_bare`]; `tables`:
-    /// its [`TypeInfo::tables`]): the same pairing, counts and event as
-    /// [`Decoder::handle_event`].
+    /// [`Decoder::handle_fixed`] of a bare exit (see [`decode::build_bare`]) of type
+    /// `et` (`info`; its exit's `ts` and `res`): the same pairing, counts and event as
+    /// [`Decoder::handle_event`]. (Few, small arguments: the call costs little.)
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn exit_bare(
         &mut self,
-        exit: ExitHead,
+        ts: u64,
+        res: Option<i64>,
         tid: u64,
         et: u16,
-        kind: SyscallKind,
-        tables: bool,
+        info: &TypeInfo,
         dump_flags: u32,
         out: &mut Event,
     ) -> Handled {
+        let exit = ExitHead { ts, res };
+        let (kind, tables) = (info.kind, info.tables);
         let (enter, _) = pair_exit(&mut self.pending, &mut self.stats, tid, et, dump_flags);
         let tid = tid as i64;
         let pid = self.live.pid_of(tid);
         let sc = syscall_slot(out);
         decode::build_bare(sc, kind, enter, exit, &mut self.spare);
-        // (No bare kind teaches ids: see `Decoder::apply_syscall`.)
+        // The one bare kind that changes the tables is `Close` (no bare kind teaches
+        // ids: see `Decoder::apply_syscall`): what `Live::apply` does for it.
         if tables {
-            self.live.apply(sc, pid);
+            debug_assert_eq!(kind, SyscallKind::Close);
+            self.live.apply_close(sc, pid);
         }
         out.ts = exit.ts;
         out.tid = tid;
         out.pid = pid;
-        Handled::Built
+        Handled::Fresh
     }
 
     /// A syscall's effects on the live tables; the pid of its thread afterwards.

@@ -145,18 +145,18 @@ impl Live {
         if t == tid {
             return p;
         }
-        self.pid_of_slow(tid)
-    }
-    /// [`Live::pid_of`] when `tid` is not the last thread asked about.
-    #[inline(never)]
-    fn pid_of_slow(&self, tid: i64) -> i64 {
         // (`NO_PID` marks empty entries: that tid is never cached.)
-        let e = &self.recent[recent_index(tid)];
-        let (t, p) = e.get();
+        let (t, p) = self.recent[recent_index(tid)].get();
         if t == tid && tid != NO_PID {
             self.last.set((tid, p));
             return p;
         }
+        self.pid_of_slow(tid)
+    }
+    /// [`Live::pid_of`] when `tid` is in neither cache.
+    #[inline(never)]
+    fn pid_of_slow(&self, tid: i64) -> i64 {
+        let e = &self.recent[recent_index(tid)];
         let p = self.pids.get(&tid).copied().unwrap_or(tid);
         self.last.set((tid, p));
         if tid != NO_PID {
@@ -280,6 +280,14 @@ impl Live {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// [`Live::apply`] of a `Close` syscall.
+    #[inline(always)]
+    pub(crate) fn apply_close(&mut self, sc: &Syscall, pid: i64) {
+        if sc.res >= 0 && sc.fd >= 0 {
+            self.close_fd(pid, sc.fd);
         }
     }
 

@@ -18,7 +18,8 @@ pub(crate) struct Pending {
     live: bool,
     /// `head` and `bytes` hold the whole event.
     full: bool,
-    fd: Option<i64>,
+    /// The `fd` (or `out_fd`) parameter, -1 without one (all exits read it so).
+    fd: i64,
     size: Option<i64>,
     /// The parsed event (its bytes are `bytes`), when `full`.
     head: Head,
@@ -32,7 +33,7 @@ impl Default for Pending {
             etype: 0,
             live: false,
             full: false,
-            fd: None,
+            fd: -1,
             size: None,
             head: Head::EMPTY,
             bytes: Vec::new(),
@@ -54,9 +55,9 @@ impl<'a> Stored<'a> {
         self.p.ts
     }
 
-    /// The `fd` parameter, else the `out_fd` one (as integers).
+    /// The `fd` parameter, else the `out_fd` one (as integers); -1 without either.
     #[inline(always)]
-    pub(crate) fn fd(&self) -> Option<i64> {
+    pub(crate) fn fd(&self) -> i64 {
         self.p.fd
     }
 
@@ -152,7 +153,7 @@ impl Pairing {
         p.ts = ts;
         p.etype = etype;
         p.live = true;
-        p.fd = fd;
+        p.fd = fd.unwrap_or(-1);
         p.size = size;
         p.full = false;
         superseded
@@ -266,10 +267,7 @@ mod tests {
         assert!(!enter(&mut p, 2, 8, b'b'));
         let (e, dropped) = p.take(1, 7);
         let e = e.unwrap();
-        assert_eq!(
-            (e.fd(), e.size(), e.param(0)),
-            (Some(b'a' as i64), None, None)
-        );
+        assert_eq!((e.fd(), e.size(), e.param(0)), (b'a' as i64, None, None));
         assert!(!dropped);
         assert!(!enter(&mut p, 4, 2, b'/'), "an open enter is kept whole");
         let e = p.take(4, 3).0.unwrap();

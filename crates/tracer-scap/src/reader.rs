@@ -74,11 +74,13 @@ pub struct ReadStats {
 /// Gzip files and [`ScapReader::from_reader`] sources are streamed through one window.
 /// The metadata blocks of the first section (machine, processes, fds…) are read when
 /// the reader is created, so the getters answer before the first event.
+#[repr(C)]
 pub struct ScapReader {
+    /// The event lent by [`ScapReader::next_ref`], rebuilt in place. (First: its
+    /// address is the reader's.)
+    current: Event,
     io: BlockSource,
     d: Decoder,
-    /// The event lent by [`ScapReader::next_ref`], rebuilt in place.
-    current: Event,
 }
 
 impl std::fmt::Debug for ScapReader {
@@ -293,6 +295,8 @@ impl ScapReader {
 
 /// See [`ScapReader::fill_batch`]: the same order of events as [`advance`] (queued
 /// events first; an event built while events are queued goes behind them).
+/// (Inlined into its one caller: it keeps the reader's fields at fixed offsets.)
+#[inline(always)]
 fn fill(
     io: &mut BlockSource,
     d: &mut Decoder,
@@ -319,9 +323,14 @@ fn fill(
         let mut built = 0;
         let mut queued = false;
         let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
-            match on_block(body, d, out, id, at) {
-                Handled::Built => {
-                    if !d.queue.is_empty() {
+            let h = on_block(body, d, out, id, at);
+            // (Enters, the most common case, first: one comparison.)
+            if h == Handled::Quiet {
+                return None;
+            }
+            match h {
+                Handled::Built | Handled::Fresh => {
+                    if h == Handled::Built && !d.queue.is_empty() {
                         queued = true;
                         return Some(());
                     }
@@ -351,7 +360,10 @@ fn fill(
         let at = io.offset();
         match frame_slow(io, d, at) {
             Ok(Some(id)) => {
-                if on_block(io.body(), d, &mut batch[n], id, at) == Handled::Built {
+                if matches!(
+                    on_block(io.body(), d, &mut batch[n], id, at),
+                    Handled::Built | Handled::Fresh
+                ) {
                     if d.queue.is_empty() {
                         n += 1;
                     } else {
@@ -432,7 +444,7 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
     // The common case: whole, well-formed blocks are available.
     let quick = io.quick_blocks(12, MAX_BLOCK, |id, body, at| {
         match on_block(body, d, out, id, at) {
-            Handled::Built => Some(true),
+            Handled::Built | Handled::Fresh => Some(true),
             // Nothing built (an enter, a skipped event): go on with the next block while
             // among events, with nothing queued and the decoder not stopped (what the
             // caller would do next anyway).
@@ -445,7 +457,10 @@ fn step(io: &mut BlockSource, d: &mut Decoder, out: &mut Event) -> Result<bool, 
     }
     let at = io.offset();
     match frame_slow(io, d, at)? {
-        Some(id) => Ok(on_block(io.body(), d, out, id, at) == Handled::Built),
+        Some(id) => Ok(matches!(
+            on_block(io.body(), d, out, id, at),
+            Handled::Built | Handled::Fresh
+        )),
         None => Ok(false),
     }
 }

@@ -29,7 +29,7 @@ const SPARE_CAPACITY: usize = 1 << 16;
 impl Spare {
     /// Keeps a payload buffer for a later event (unless enough are kept, or it is too
     /// large or unallocated).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn keep_data(&mut self, v: Vec<u8>) {
         if self.last_data.is_none() && (1..=SPARE_CAPACITY).contains(&v.capacity()) {
             self.last_data = Some(v);
@@ -52,6 +52,7 @@ impl Spare {
         }
     }
     /// A payload buffer (kept earlier, else a new empty one).
+    #[inline(always)]
     pub(crate) fn take_data(&mut self) -> Vec<u8> {
         match self.last_data.take() {
             Some(v) => v,
