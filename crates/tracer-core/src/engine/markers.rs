@@ -191,7 +191,7 @@ impl Engine {
                 }
                 let tags = self.tags.shared_tags(path);
                 let byte_pool = &mut self.byte_pool;
-                let (_, slot) = self.spans.open_with(|rec| {
+                let (_, slot) = self.spans.open_with(path, |rec| {
                     // Every field is set (the slot holds an old record): destructured
                     // without `..` so a new field cannot be forgotten.
                     let OpenRecord {
