@@ -79,6 +79,27 @@ impl Engine {
                 self.cache = Some(cache);
             }
         }
+        self.marker_decode(ev, sc, idx, table, warm, (pid, ptid), hash, consumer)
+    }
+
+    /// [`Engine::marker`] for a write the marker cache does not know: decoded by the
+    /// thread's stream decoder (out of line: rare once the cache is warm). `hash` is
+    /// the write's cache hash (when it was decoded alone).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn marker_decode<C: Consumer>(
+        &mut self,
+        ev: &Event,
+        sc: &Syscall,
+        idx: u64,
+        table: u64,
+        warm: bool,
+        (pid, ptid): (i64, i64),
+        hash: u64,
+        consumer: &mut C,
+    ) -> bool {
+        let data: &[u8] = sc.data.as_deref().unwrap_or(&[]);
+        let slot = self.cur.1 as usize;
         let dec = &mut self.decoders[slot];
         let alone = dec.pending_len() == 0;
         let before = dec.dropped_fragments();
