@@ -194,7 +194,7 @@ impl Engine {
         consumer: &mut C,
     ) {
         let (buf, (path, parent_path)) = (&d.buf, d.paths[i]);
-        let m: MarkerRef = buf.marker(i);
+        let m: &MarkerRef = buf.marker_ref(i);
         let (index_in_write, markers_in_write) = (i as u32, buf.len() as u32);
         let id = m.id.resolve(ev.tid, pid, ptid);
         match m.dir {
@@ -241,7 +241,7 @@ impl Engine {
                     if !Arc::ptr_eq(r_tags, tags) {
                         *r_tags = Arc::clone(tags);
                     }
-                    fill_pairs(r_args, buf.args(&m), byte_pool);
+                    fill_pairs(r_args, buf.args(m), byte_pool);
                     *enter_ts = ev.ts;
                     *writer_tid = ev.tid;
                     *writer_pid = pid;
@@ -286,7 +286,7 @@ impl Engine {
                             self.spans.release(slot);
                             return;
                         }
-                        fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
+                        fill_pairs(&mut self.exit_args, buf.args(m), &mut self.byte_pool);
                         let rec = self.spans.slot(slot);
                         let view = TracerView {
                             dir: Direction::Exit,
@@ -305,7 +305,7 @@ impl Engine {
                     }
                     Some(slot) => {
                         let rec = self.spans.take_detached(slot).expect("detached record");
-                        let t = buf.to_tracer(&m);
+                        let t = buf.to_tracer(m);
                         let duration = ev.ts.saturating_sub(rec.enter_ts);
                         let num = self.bump();
                         let span = self.finish_record(
@@ -344,7 +344,7 @@ impl Engine {
                         if !consumer.wants_tracer_views() {
                             return;
                         }
-                        fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
+                        fill_pairs(&mut self.exit_args, buf.args(m), &mut self.byte_pool);
                         let view = TracerView {
                             dir: Direction::Exit,
                             id,
