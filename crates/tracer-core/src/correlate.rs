@@ -101,11 +101,21 @@ const INLINE_NAMES: usize = 3;
 /// Bytes per interned name (file path or peer). A span touches few names, so the first
 /// few live inline (no allocation, a short scan); more spill into a hash map (the
 /// per-tag-path totals).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct NameBytes {
     inline: [(u32, InOut); INLINE_NAMES],
     len: u8,
     map: FxHashMap<u32, InOut>,
+}
+
+/// The live entries only, by name id: inline entries past `len` are stale leftovers
+/// of an earlier use, and the map's order depends on its history.
+impl std::fmt::Debug for NameBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut entries: Vec<(u32, InOut)> = self.iter().collect();
+        entries.sort_unstable_by_key(|e| e.0);
+        f.debug_map().entries(entries).finish()
+    }
 }
 
 impl NameBytes {
@@ -323,6 +333,32 @@ mod tests {
             bytes_in: n,
             bytes_out: 0,
         }
+    }
+
+    #[test]
+    fn name_bytes_debug_shows_live_entries_by_id() {
+        let mut m = NameBytes::default();
+        m.add(5, io(1));
+        m.add(2, io(2));
+        let shown = format!("{m:?}");
+        m.clear();
+        m.add(5, io(1));
+        m.add(2, io(2));
+        assert_eq!(format!("{m:?}"), shown);
+        m.clear();
+        m.add(9, io(3));
+        assert_eq!(format!("{m:?}"), "{9: InOut { bytes_in: 3, bytes_out: 0 }}");
+        let mut spilled = NameBytes::default();
+        for k in (0..6u32).rev() {
+            spilled.add(k, io(1));
+        }
+        let keys: Vec<String> = (0..6).map(|k| format!("{k}: ")).collect();
+        let text = format!("{spilled:?}");
+        let pos: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(k.as_str()).unwrap())
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 
     #[test]

@@ -79,6 +79,27 @@ impl Engine {
                 self.cache = Some(cache);
             }
         }
+        self.marker_decode(ev, sc, idx, table, warm, (pid, ptid), hash, consumer)
+    }
+
+    /// [`Engine::marker`] for a write the marker cache does not know: decoded by the
+    /// thread's stream decoder (out of line: rare once the cache is warm). `hash` is
+    /// the write's cache hash (when it was decoded alone).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn marker_decode<C: Consumer>(
+        &mut self,
+        ev: &Event,
+        sc: &Syscall,
+        idx: u64,
+        table: u64,
+        warm: bool,
+        (pid, ptid): (i64, i64),
+        hash: u64,
+        consumer: &mut C,
+    ) -> bool {
+        let data: &[u8] = sc.data.as_deref().unwrap_or(&[]);
+        let slot = self.cur.1 as usize;
         let dec = &mut self.decoders[slot];
         let alone = dec.pending_len() == 0;
         let before = dec.dropped_fragments();
@@ -173,7 +194,7 @@ impl Engine {
         consumer: &mut C,
     ) {
         let (buf, (path, parent_path)) = (&d.buf, d.paths[i]);
-        let m: MarkerRef = buf.marker(i);
+        let m: &MarkerRef = buf.marker_ref(i);
         let (index_in_write, markers_in_write) = (i as u32, buf.len() as u32);
         let id = m.id.resolve(ev.tid, pid, ptid);
         match m.dir {
@@ -191,7 +212,7 @@ impl Engine {
                 }
                 let tags = self.tags.shared_tags(path);
                 let byte_pool = &mut self.byte_pool;
-                let (_, slot) = self.spans.open_with(|rec| {
+                let (_, slot) = self.spans.open_with(path, |rec| {
                     // Every field is set (the slot holds an old record): destructured
                     // without `..` so a new field cannot be forgotten.
                     let OpenRecord {
@@ -220,7 +241,7 @@ impl Engine {
                     if !Arc::ptr_eq(r_tags, tags) {
                         *r_tags = Arc::clone(tags);
                     }
-                    fill_pairs(r_args, buf.args(&m), byte_pool);
+                    fill_pairs(r_args, buf.args(m), byte_pool);
                     *enter_ts = ev.ts;
                     *writer_tid = ev.tid;
                     *writer_pid = pid;
@@ -265,7 +286,7 @@ impl Engine {
                             self.spans.release(slot);
                             return;
                         }
-                        fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
+                        fill_pairs(&mut self.exit_args, buf.args(m), &mut self.byte_pool);
                         let rec = self.spans.slot(slot);
                         let view = TracerView {
                             dir: Direction::Exit,
@@ -284,7 +305,7 @@ impl Engine {
                     }
                     Some(slot) => {
                         let rec = self.spans.take_detached(slot).expect("detached record");
-                        let t = buf.to_tracer(&m);
+                        let t = buf.to_tracer(m);
                         let duration = ev.ts.saturating_sub(rec.enter_ts);
                         let num = self.bump();
                         let span = self.finish_record(
@@ -323,7 +344,7 @@ impl Engine {
                         if !consumer.wants_tracer_views() {
                             return;
                         }
-                        fill_pairs(&mut self.exit_args, buf.args(&m), &mut self.byte_pool);
+                        fill_pairs(&mut self.exit_args, buf.args(m), &mut self.byte_pool);
                         let view = TracerView {
                             dir: Direction::Exit,
                             id,

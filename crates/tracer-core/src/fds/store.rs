@@ -52,6 +52,7 @@ impl Table {
         }
     }
 
+    #[inline]
     fn remove(&mut self, fd: i64) -> Option<FdInfo> {
         if (fd as u64) < DENSE_FDS {
             self.dense.get_mut(fd as usize)?.take()
@@ -181,6 +182,7 @@ impl FdStore {
     }
 
     /// Removes an fd.
+    #[inline]
     pub fn remove(&mut self, table: u64, fd: i64) -> Option<FdInfo> {
         let old = self.table_mut(table)?.remove(fd);
         if old.is_some() {

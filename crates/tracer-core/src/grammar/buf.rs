@@ -57,6 +57,12 @@ impl MarkerBuf {
         self.markers[i]
     }
 
+    /// The `i`-th marker, in place (no copy).
+    #[inline]
+    pub fn marker_ref(&self, i: usize) -> &MarkerRef {
+        &self.markers[i]
+    }
+
     /// The current lengths (see [`MarkerBuf::rollback`]).
     pub fn mark(&self) -> Mark {
         Mark {

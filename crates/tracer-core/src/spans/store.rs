@@ -13,6 +13,12 @@ pub struct SpanStore {
     /// [`SpanStore::open_with`] reuses.
     slots: Vec<OpenRecord>,
     free: Vec<u32>,
+    /// Per tag path below [`PARK_PATHS`]: a free slot kept for the next record of that
+    /// path ([`GONE`]: none), outside `free`. Its tags and arguments then mostly match
+    /// already: no reference count traffic, no argument buffers moved.
+    parked: Vec<u32>,
+    /// Number of slots in `parked` (at most [`MAX_PARKED`]).
+    parked_count: usize,
     /// `(seq, slot)` in enter order; removed records leave a tombstone ([`GONE`]) that
     /// is compacted away in batches (seqs only grow, so this stays sorted).
     order: Vec<(u64, u32)>,
@@ -60,6 +66,12 @@ fn thread_memo_index(tid: i64) -> usize {
     tid as usize & (THREAD_MEMO - 1)
 }
 
+/// Tag paths below this may park a free slot (paths are interned ids, dense from 0).
+const PARK_PATHS: u32 = 1 << 16;
+
+/// Most slots parked at once (free slots beyond the open records' are bounded by it).
+const MAX_PARKED: usize = 64;
+
 /// `v.remove(pos)`, cheaper for the last element (the usual case: innermost first).
 #[inline]
 fn remove_at(v: &mut Vec<u32>, pos: usize) -> u32 {
@@ -76,6 +88,8 @@ impl SpanStore {
         SpanStore {
             slots: Vec::new(),
             free: Vec::new(),
+            parked: Vec::new(),
+            parked_count: 0,
             order: Vec::new(),
             live: 0,
             order_pos: Vec::new(),
@@ -144,7 +158,8 @@ impl SpanStore {
     /// record when the store was full.
     pub fn open(&mut self, rec: OpenRecord) -> (u64, Option<OpenRecord>) {
         let evicted = self.evict_if_full();
-        let (seq, _) = self.open_with(move |r| *r = rec);
+        let path = rec.path;
+        let (seq, _) = self.open_with(path, move |r| *r = rec);
         (seq, evicted)
     }
 
@@ -167,16 +182,27 @@ impl SpanStore {
 
     /// Records a new enter built in place: `init` fills the record of a free slot
     /// (which still holds an old record, whose buffers it may reuse; it must set every
-    /// field), then its `seq` is assigned. Returns `(seq, slot)`. The store must have
+    /// field), then its `seq` is assigned. `path` is the new record's tag path: the
+    /// slot parked for it is taken first. Returns `(seq, slot)`. The store must have
     /// room ([`SpanStore::evict_if_full`]); it grows past its capacity otherwise.
     #[inline]
-    pub(crate) fn open_with(&mut self, init: impl FnOnce(&mut OpenRecord)) -> (u64, u32) {
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.slots.push(OpenRecord::default());
-                (self.slots.len() - 1) as u32
+    pub(crate) fn open_with(
+        &mut self,
+        path: u32,
+        init: impl FnOnce(&mut OpenRecord),
+    ) -> (u64, u32) {
+        let slot = match self.parked.get_mut(path as usize) {
+            Some(p) if *p != GONE => {
+                self.parked_count -= 1;
+                std::mem::replace(p, GONE)
             }
+            _ => match self.free.pop() {
+                Some(s) => s,
+                None => {
+                    self.slots.push(OpenRecord::default());
+                    (self.slots.len() - 1) as u32
+                }
+            },
         };
         let rec = &mut self.slots[slot as usize];
         init(rec);
@@ -367,6 +393,18 @@ impl SpanStore {
     /// [`SpanStore::open_with`] reuses it.
     #[inline]
     pub(crate) fn release(&mut self, slot: u32) {
+        let path = self.slots[slot as usize].path;
+        if self.parked_count < MAX_PARKED && path < PARK_PATHS {
+            if self.parked.len() <= path as usize {
+                self.parked.resize(path as usize + 1, GONE);
+            }
+            let p = &mut self.parked[path as usize];
+            if *p == GONE {
+                *p = slot;
+                self.parked_count += 1;
+                return;
+            }
+        }
         self.free.push(slot);
     }
 

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytestr::join_tags;
 use crate::correlate::Scope;
-use crate::event_view::{sysdig_io_dir, EventView};
+use crate::event::SyscallKind;
+use crate::event_view::EventView;
 
 /// The field a bytes-by table groups on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -178,10 +179,12 @@ impl BytesBy {
         let Some(sc) = v.syscall() else {
             return;
         };
-        if sc.syscall.res <= 0 || sysdig_io_dir(sc.syscall.kind).is_none() {
+        // sysdig counts the bytes of `evt.is_io` syscalls: the engine's I/O bytes
+        // (`res` of a successful I/O syscall) except those of `sendfile`.
+        let bytes = sc.io_bytes;
+        if bytes == 0 || sc.syscall.kind == SyscallKind::Sendfile {
             return;
         }
-        let bytes = sc.syscall.res as u64;
         // The usual grouping (`evtin.span.tags`), inline: no call per I/O event.
         if self.field == ByField::SpanTags(Scope::Thread) {
             if let Some(r) = span_of(v, Scope::Thread) {

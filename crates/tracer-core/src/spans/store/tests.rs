@@ -181,3 +181,29 @@ fn exits_in_any_order_across_compactions() {
         assert_eq!(s.get(seq).map(|r| r.seq), Some(seq));
     }
 }
+
+#[test]
+fn released_slot_is_parked_for_its_path() {
+    let mut s = SpanStore::new(10);
+    let mut r = rec(0, 7, 1);
+    r.args = vec![(b"k".to_vec(), b"v".to_vec())];
+    s.open(r);
+    s.open(rec(0, 8, 1));
+    let inner = s.close_detached(1, 0, 8).unwrap();
+    s.release(inner);
+    let outer = s.close_detached(1, 0, 7).unwrap();
+    s.release(outer);
+    // Path 7 gets its old slot back (its arguments still there for reuse), whatever
+    // the order of releases; an unknown path takes any free slot.
+    let (_, slot) = s.open_with(7, |r| {
+        assert_eq!(r.args, vec![(b"k".to_vec(), b"v".to_vec())]);
+        *r = rec(0, 7, 1);
+    });
+    assert_eq!(slot, outer);
+    let (_, other) = s.open_with(9, |r| *r = rec(0, 9, 1));
+    assert_ne!(other, outer);
+    assert_eq!(s.len(), 2);
+    assert_eq!(s.close(1, 0, 9).unwrap().path, 9);
+    assert_eq!(s.close(1, 0, 7).unwrap().path, 7);
+    assert!(s.is_empty());
+}
