@@ -2,6 +2,8 @@
 //! syscall has, payload retention, and the kind-specific details. Which events are
 //! syscalls, and their effects on the live tables, are in [`crate::decode`].
 
+use std::net::SocketAddr;
+
 use tracer_core::event::{L4Proto, Syscall, SyscallDetail, SyscallKind};
 
 use crate::decode::{FdKind, Live, Spare};
@@ -31,17 +33,27 @@ fn push_path(out: &mut String, b: &[u8], spare: &mut Spare) {
     }
 }
 
+/// The detail of an inet socket tuple `s` → `d` (source → destination as captured;
+/// `inbound`: the destination is this side).
+#[inline(always)]
+fn inet_detail(
+    s: Option<SocketAddr>,
+    d: Option<SocketAddr>,
+    inbound: bool,
+    proto: L4Proto,
+) -> SyscallDetail {
+    let (local, remote) = if inbound { (d, s) } else { (s, d) };
+    SyscallDetail::Sock {
+        proto,
+        local,
+        remote,
+        unix_path: None,
+    }
+}
+
 fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail {
     match t {
-        Some(Tuple::Inet(s, d)) => {
-            let (local, remote) = if inbound { (d, s) } else { (s, d) };
-            SyscallDetail::Sock {
-                proto,
-                local,
-                remote,
-                unix_path: None,
-            }
-        }
+        Some(Tuple::Inet(s, d)) => inet_detail(s, d, inbound, proto),
         Some(Tuple::Unix(p)) => SyscallDetail::Sock {
             proto: L4Proto::Other,
             local: None,
@@ -57,15 +69,7 @@ fn sock_detail(t: Option<Tuple>, inbound: bool, proto: L4Proto) -> SyscallDetail
 #[inline(always)]
 fn tuple_detail(b: Option<&[u8]>, inbound: bool, proto: L4Proto) -> SyscallDetail {
     match b.and_then(parse_tuple4) {
-        Some((s, d)) => {
-            let (local, remote) = if inbound { (d, s) } else { (s, d) };
-            SyscallDetail::Sock {
-                proto,
-                local,
-                remote,
-                unix_path: None,
-            }
-        }
+        Some((s, d)) => inet_detail(s, d, inbound, proto),
         // No tuple, or an empty one (common for sends on connected sockets): none.
         None if b.is_none_or(<[u8]>::is_empty) => SyscallDetail::None,
         None => other_tuple_detail(b, inbound, proto),

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bytestr::join_tags;
 use crate::correlate::Scope;
-use crate::event::SyscallKind;
-use crate::event_view::EventView;
+use crate::event_view::{sysdig_io_dir, EventView};
 
 /// The field a bytes-by table groups on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,10 +178,10 @@ impl BytesBy {
         let Some(sc) = v.syscall() else {
             return;
         };
-        // sysdig counts the bytes of `evt.is_io` syscalls: the engine's I/O bytes
-        // (`res` of a successful I/O syscall) except those of `sendfile`.
+        // sysdig counts the bytes of its `evt.is_io` syscalls ([`sysdig_io_dir`]): the
+        // engine's I/O bytes (`res` of a successful I/O syscall), `sendfile` excepted.
         let bytes = sc.io_bytes;
-        if bytes == 0 || sc.syscall.kind == SyscallKind::Sendfile {
+        if bytes == 0 || sysdig_io_dir(sc.syscall.kind).is_none() {
             return;
         }
         // The usual grouping (`evtin.span.tags`), inline: no call per I/O event.
